@@ -1,0 +1,56 @@
+# Base images from the environment, so a registry mirror or a local stand-in works unchanged.
+# (ARGs used in FROM lines must come before the first FROM.)
+ARG PYTHON_IMAGE=python:3.13-slim
+ARG NGINX_IMAGE=nginx:1.30
+
+# ---- builder: resolve and install dependencies into a virtualenv --------------------------
+FROM ${PYTHON_IMAGE} AS builder
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+RUN python -m venv /opt/venv
+# Requirements first: this layer is rebuilt only when they change, not on every code edit.
+COPY requirements.txt /tmp/requirements.txt
+RUN /opt/venv/bin/pip install -r /tmp/requirements.txt
+
+# ---- runtime: the web image -----------------------------------------------------------------
+FROM ${PYTHON_IMAGE} AS runtime
+ENV PATH=/opt/venv/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    DJANGO_SETTINGS_MODULE=config.settings \
+    PORT=8000
+RUN groupadd --system --gid 10001 app \
+ && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app
+COPY --from=builder /opt/venv /opt/venv
+WORKDIR /app
+COPY app/ /app/
+# Static files are collected at build time so the image is complete on its own; the variables
+# exist for this one command only (settings require them) and are not kept in the image.
+RUN SECRET_KEY=collectstatic-only JWT_SIGNING_KEY=collectstatic-only-collectstatic-only \
+    DATABASE_URL=postgres://build@localhost/build \
+    python manage.py collectstatic --noinput --verbosity 0 \
+ && python -m compileall -q /app /opt/venv
+USER app
+EXPOSE 8000
+HEALTHCHECK --interval=10s --timeout=6s --start-period=30s --retries=3 CMD ["python", "/app/config/healthcheck.py"]
+# Exec form: Gunicorn is PID 1 and receives Docker's SIGTERM itself, for a graceful stop.
+CMD ["gunicorn", "--config", "/app/config/gunicorn.py", "config.wsgi:application"]
+
+# ---- nginx: the proxy image, with the static files of this very build ----------------------
+FROM ${NGINX_IMAGE} AS nginx
+COPY nginx/nginx.conf /etc/nginx/nginx.conf
+COPY nginx/default.conf /etc/nginx/conf.d/default.conf
+COPY --from=runtime /app/staticfiles /srv/static
+HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 CMD ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1/nginx-health"]
+
+# ---- test: the runtime plus test tools, for `make test` only --------------------------------
+FROM runtime AS test
+USER root
+COPY requirements-dev.txt /tmp/requirements-dev.txt
+RUN pip install --no-cache-dir --disable-pip-version-check -r /tmp/requirements-dev.txt
+COPY pyproject.toml /src/pyproject.toml
+COPY tests/ /src/tests/
+# The same layout as the repository (app/ beside tests/), so one pytest configuration serves both.
+RUN ln -s /app /src/app
+WORKDIR /src
+USER app
+CMD ["pytest"]

@@ -1,0 +1,83 @@
+# The front door: `make` lists the targets. Every target runs against the compose stack.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+PYTHON   ?= python3
+ENV_FILE ?= .env
+COMPOSE  := docker compose --env-file $(ENV_FILE)
+VENV     := .venv
+# The user `make smoke` signs in as; created (or its password reset) on each run.
+SMOKE_USER ?= smoke
+# `make test` brings up its own stack under this name, beside any stack you run.
+TEST_PROJECT ?= $(shell basename "$(CURDIR)" | tr -cd 'a-z0-9_-')-test
+
+.PHONY: help up down clean migrate collectstatic smoke test logs ps shell createsuperuser
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(ENV_FILE):
+	@$(PYTHON) scripts/init_env.py $(ENV_FILE)
+
+up: $(ENV_FILE) ## Build and start the stack, wait until every service is healthy, print the URL
+	@$(PYTHON) scripts/check_port.py $(ENV_FILE) "$$($(COMPOSE) ps -q --status running nginx 2>/dev/null || true)"
+	@if ! $(COMPOSE) up --detach --build --remove-orphans --wait --wait-timeout 300; then \
+		echo; echo "error: the stack did not become healthy. Status and recent logs:" >&2; \
+		$(COMPOSE) ps --all >&2; $(COMPOSE) logs --no-color --tail 25 >&2; exit 1; \
+	fi
+	@echo "The stack is up: http://$$($(COMPOSE) port nginx 80 | sed 's/^0\.0\.0\.0:/127.0.0.1:/')/api/health/"
+
+down: ## Stop and remove the containers (the database volume is kept)
+	@$(COMPOSE) down --remove-orphans
+
+clean: ## Stop the stack and DELETE its database volume (all data)
+	@$(COMPOSE) down --remove-orphans --volumes
+
+migrate: ## Apply database migrations (the one-shot migrate job)
+	@$(COMPOSE) run --rm migrate
+
+collectstatic: ## Collect static files again: they are baked into the web and Nginx images, so rebuild both
+	@$(COMPOSE) up --detach --build --wait web nginx
+
+smoke: ## Check the running stack from outside, through Nginx (health, tokens, /api/me/)
+	@pw=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(24))'); \
+	printf '%s\n' "$$pw" | $(COMPOSE) exec -T web python manage.py ensure_user $(SMOKE_USER) >/dev/null \
+		|| { echo "error: cannot reach the web service; is the stack up (make up)?" >&2; exit 1; }; \
+	url=$$($(COMPOSE) port nginx 80 | sed 's/^0\.0\.0\.0:/127.0.0.1:/'); \
+	SMOKE_PASSWORD="$$pw" $(PYTHON) scripts/smoke.py --base-url "http://$$url" --username $(SMOKE_USER)
+
+# `make test` runs on a throwaway stack of its own (project name, free port, env file), so a
+# stack you are running is never touched, and removes it, volumes included, when it ends.
+test: $(VENV)/.installed ## Run every test: in-process tests against PostgreSQL, then end to end through Nginx
+	@tmp=$$(mktemp -d); env="$$tmp/test.env"; \
+	port=$$($(PYTHON) -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	$(PYTHON) scripts/init_env.py --set COMPOSE_PROJECT_NAME=$(TEST_PROJECT) \
+		--set HTTP_PORT=$$port $$env >/dev/null; \
+	trap 'docker compose --env-file '"$$env"' down --volumes --remove-orphans >/dev/null 2>&1; rm -rf '"$$tmp" EXIT; \
+	echo "== starting a test stack on 127.0.0.1:$$port"; \
+	$(MAKE) up ENV_FILE=$$env; \
+	echo "== in-process tests (pytest-django, PostgreSQL)"; \
+	docker compose --env-file $$env run --rm --build tests; \
+	echo "== smoke checks (make smoke)"; \
+	$(MAKE) smoke ENV_FILE=$$env; \
+	echo "== end-to-end tests through Nginx"; \
+	E2E_ENV_FILE=$$env $(VENV)/bin/pytest tests/e2e tests/scripts
+
+$(VENV)/.installed: tests/e2e/requirements.txt
+	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed; install your system's venv package (Debian/Ubuntu: python3-venv)." >&2; exit 1; }
+	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
+	@touch $@
+
+logs: ## Follow the logs of every service
+	@$(COMPOSE) logs --follow --tail 100
+
+ps: ## Show the services and their health
+	@$(COMPOSE) ps --all
+
+shell: ## Open a Django shell in the web container
+	@$(COMPOSE) exec web python manage.py shell
+
+createsuperuser: ## Create an admin user (interactive)
+	@$(COMPOSE) exec web python manage.py createsuperuser
