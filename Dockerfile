@@ -53,4 +53,4 @@ COPY tests/ /src/tests/
 RUN ln -s /app /src/app
 WORKDIR /src
 USER app
-CMD ["pytest"]
+CMD ["pytest", "tests/app"]

@@ -1,0 +1,29 @@
+from unittest import mock
+
+import pytest
+from django.db.utils import OperationalError
+from rest_framework.test import APIClient
+
+
+@pytest.mark.django_db
+def test_health_is_200_when_the_database_answers(api_client: APIClient) -> None:
+    response = api_client.get("/api/health/")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+@pytest.mark.django_db
+def test_health_is_503_when_the_database_does_not_answer(api_client: APIClient) -> None:
+    with mock.patch("django.db.backends.base.base.BaseDatabaseWrapper.cursor", side_effect=OperationalError("down")):
+        response = api_client.get("/api/health/")
+
+    assert response.status_code == 503
+    assert response.json()["database"] == "unavailable"
+
+
+@pytest.mark.django_db
+def test_health_needs_no_token_and_ignores_a_bad_one(api_client: APIClient) -> None:
+    api_client.credentials(HTTP_AUTHORIZATION="Bearer garbage")
+
+    assert api_client.get("/api/health/").status_code == 200

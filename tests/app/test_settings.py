@@ -1,0 +1,114 @@
+"""Settings come from the environment and fail fast, with a clear message, when they are wrong."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+
+from config.env import env_bool, env_int, env_list
+
+VALID_ENV = {
+    "SECRET_KEY": "s" * 50,
+    "JWT_SIGNING_KEY": "j" * 40,
+    "DATABASE_URL": "postgres://app:pw@db:5432/app",
+}
+
+
+def import_settings(**overrides: str | None) -> subprocess.CompletedProcess[str]:
+    """Import config.settings in a fresh interpreter with VALID_ENV plus overrides (None removes)."""
+    env = {k: v for k, v in os.environ.items() if k not in VALID_ENV and k != "DEBUG"} | VALID_ENV
+    for name, value in overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    code = "import config.settings as s; print(s.DEBUG)"
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_valid_environment_imports_with_debug_off_by_default() -> None:
+    result = import_settings()
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_missing_secret_key_stops_start_up_with_a_clear_message() -> None:
+    result = import_settings(SECRET_KEY=None)
+
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_missing_database_url_stops_start_up_with_a_clear_message() -> None:
+    result = import_settings(DATABASE_URL="")
+
+    assert result.returncode != 0
+    assert "DATABASE_URL is not set" in result.stderr
+
+
+def test_a_non_postgres_database_is_refused() -> None:
+    result = import_settings(DATABASE_URL="sqlite:///db.sqlite3")
+
+    assert "DATABASE_URL must point at PostgreSQL" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [("short", "at least 32 bytes"), ("s" * 50, "must differ from SECRET_KEY")],
+)
+def test_a_weak_jwt_signing_key_is_refused(key: str, message: str) -> None:
+    result = import_settings(JWT_SIGNING_KEY=key)
+
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("1", "True"), ("true", "True"), ("0", "False"), ("false", "False")])
+def test_debug_is_parsed_strictly(raw: str, expected: str) -> None:
+    assert import_settings(DEBUG=raw).stdout.strip() == expected
+
+
+def test_an_unparseable_debug_value_stops_start_up() -> None:
+    result = import_settings(DEBUG="maybe")
+
+    assert result.returncode != 0
+    assert "DEBUG='maybe' is not a boolean" in result.stderr
+
+
+@pytest.mark.parametrize("raw", ["0", "false", "FALSE", "no", "off", " Off ", ""])
+def test_env_bool_reads_every_off_spelling_as_false(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
+    monkeypatch.setenv("FLAG", raw)
+
+    assert env_bool("FLAG", default=True) is False
+
+
+def test_env_bool_falls_back_to_the_default_when_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FLAG", raising=False)
+
+    assert env_bool("FLAG", default=True) is True
+
+
+def test_env_int_rejects_a_non_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NUMBER", "ten")
+
+    with pytest.raises(ImproperlyConfigured, match="NUMBER='ten' is not a whole number"):
+        env_int("NUMBER", 1)
+
+
+def test_env_list_splits_on_commas_and_drops_blanks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOSTS", " a.example.com, ,b.example.com ,")
+
+    assert env_list("HOSTS") == ["a.example.com", "b.example.com"]
+
+
+def test_database_connections_are_persistent_and_health_checked() -> None:
+    database = settings.DATABASES["default"]
+
+    assert database["CONN_MAX_AGE"] == 60
+    assert database["CONN_HEALTH_CHECKS"] is True

@@ -1,0 +1,70 @@
+"""End-to-end fixtures: the stack `make test` started, reached only through Nginx's published port.
+
+E2E_ENV_FILE names that stack's env file; `docker compose --env-file` with it drives the stack
+for what a client cannot see (logs, exit codes). Run these through `make test`.
+"""
+
+import os
+import secrets
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+# The smoke client (scripts/smoke.py) is the e2e tests' HTTP client too; stack.py holds shared types.
+sys.path[:0] = [str(ROOT / "scripts"), str(Path(__file__).parent)]
+
+from stack import Compose  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def env_file() -> str:
+    path = os.environ.get("E2E_ENV_FILE", "")
+    if not path or not Path(path).is_file():
+        pytest.exit("E2E_ENV_FILE must name the env file of a running stack; run these through `make test`.", 2)
+    return path
+
+
+@pytest.fixture(scope="session")
+def compose(env_file: str) -> Compose:
+    """Run `docker compose` against the test stack; fail the test when it fails, unless check=False."""
+
+    def run(*args: str, check: bool = True, stdin: str | None = None, timeout: float = 600):
+        result = subprocess.run(
+            ["docker", "compose", "--env-file", env_file, *args],
+            cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=timeout,
+        )
+        if check and result.returncode != 0:
+            pytest.fail(f"docker compose {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+        return result
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def base_url(compose: Compose) -> str:
+    address = compose("port", "nginx", "80").stdout.strip()
+    host, _, port = address.rpartition(":")
+    assert host in {"127.0.0.1", "0.0.0.0"}, f"Nginx is published on {address}, not on loopback"
+    return f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def make_user(compose: Compose) -> Callable[[str], str]:
+    """Create (or reset) a regular user inside the stack; return its new random password."""
+
+    def create(username: str) -> str:
+        password = secrets.token_urlsafe(18)
+        compose("exec", "-T", "web", "python", "manage.py", "ensure_user", username, stdin=password + "\n")
+        return password
+
+    return create
+
+
+@pytest.fixture(scope="session")
+def e2e_user(make_user: Callable[[str], str]) -> tuple[str, str]:
+    username = f"e2e-{secrets.token_hex(4)}"
+    return username, make_user(username)

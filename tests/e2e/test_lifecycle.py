@@ -1,0 +1,79 @@
+"""Stopping, restarting and re-running the stack loses nothing and drops no request in flight."""
+
+import subprocess
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+from stack import ROOT_MAKE, Compose, login
+
+
+def make(target: str, env_file: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*ROOT_MAKE, target, f"ENV_FILE={env_file}"], capture_output=True, text=True, timeout=900
+    )
+
+
+def container_id(compose: Compose, service: str) -> str:
+    return compose("ps", "-q", service).stdout.strip()
+
+
+def test_stopping_web_exits_0_and_finishes_requests_in_flight(
+    base_url: str, compose: Compose, e2e_user: tuple[str, str]
+) -> None:
+    # A login hashes the password for a good fraction of a second: long enough to be caught in flight.
+    replies: list[tuple[int, float]] = []
+
+    def sign_in() -> None:
+        replies.append((login(base_url, *e2e_user).status, time.monotonic()))
+
+    clients = [threading.Thread(target=sign_in) for _ in range(2)]
+    for client in clients:
+        client.start()
+    time.sleep(0.1)
+    stop_sent = time.monotonic()
+    web = container_id(compose, "web")
+    try:
+        compose("stop", "web")
+        for client in clients:
+            client.join(timeout=60)
+        exit_code = subprocess.run(
+            ["docker", "inspect", "-f", "{{.State.ExitCode}}", web], capture_output=True, text=True
+        ).stdout.strip()
+    finally:
+        compose("up", "--detach", "--wait", "web", "nginx")
+
+    assert exit_code == "0"
+    assert [status for status, _ in replies] == [200, 200]
+    assert any(finished > stop_sent for _, finished in replies), "no request was still in flight at SIGTERM"
+
+
+def test_make_up_twice_is_harmless(env_file: str, compose: Compose) -> None:
+    before = {service: container_id(compose, service) for service in ("db", "web", "nginx")}
+
+    result = make("up", env_file)
+
+    assert result.returncode == 0, result.stderr
+    assert {service: container_id(compose, service) for service in before} == before
+
+
+def test_make_down_then_up_keeps_the_users(
+    env_file: str, base_url: str, make_user: Callable[[str], str]
+) -> None:
+    password = make_user("survivor")
+
+    down, up = make("down", env_file), make("up", env_file)
+
+    assert (down.returncode, up.returncode) == (0, 0), down.stderr + up.stderr
+    assert login(base_url, "survivor", password).status == 200
+
+
+@pytest.mark.parametrize("service", ["web", "nginx", "db"])
+def test_every_long_running_service_is_healthy(compose: Compose, service: str) -> None:
+    cid = container_id(compose, service)
+    health = subprocess.run(
+        ["docker", "inspect", "-f", "{{.State.Health.Status}}", cid], capture_output=True, text=True
+    ).stdout.strip()
+
+    assert health == "healthy"

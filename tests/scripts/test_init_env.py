@@ -1,0 +1,68 @@
+"""scripts/init_env.py writes a working .env once, with fresh secrets, and never overwrites it."""
+
+import re
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SECRETS = ("SECRET_KEY", "JWT_SIGNING_KEY", "POSTGRES_PASSWORD")
+
+
+def init_env(path: Path, *sets: str) -> subprocess.CompletedProcess[str]:
+    args = [arg for name_value in sets for arg in ("--set", name_value)]
+    return subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "init_env.py"), *args, str(path)],
+        capture_output=True, text=True, check=True,
+    )
+
+
+def values(path: Path) -> dict[str, str]:
+    return dict(re.findall(r"^([A-Z][A-Z0-9_]*)=(.*)$", path.read_text(), re.M))
+
+
+def test_new_env_file_gets_distinct_long_secrets_readable_by_its_owner_only(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+
+    init_env(env)
+
+    generated = [values(env)[name] for name in SECRETS]
+    assert all(len(value) >= 50 for value in generated)
+    assert len(set(generated)) == len(SECRETS)
+    assert stat.S_IMODE(env.stat().st_mode) == 0o600
+
+
+def test_two_env_files_never_share_a_secret(tmp_path: Path) -> None:
+    init_env(tmp_path / "a.env")
+    init_env(tmp_path / "b.env")
+
+    a, b = values(tmp_path / "a.env"), values(tmp_path / "b.env")
+    assert all(a[name] != b[name] for name in SECRETS)
+
+
+def test_an_existing_env_file_is_never_overwritten(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("SECRET_KEY=mine\n")
+
+    result = init_env(env)
+
+    assert env.read_text() == "SECRET_KEY=mine\n"
+    assert "kept" in result.stdout
+
+
+def test_overrides_replace_a_value_or_are_appended(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+
+    init_env(env, "HTTP_PORT=18080", "EXTRA_SETTING=yes")
+
+    assert (values(env)["HTTP_PORT"], values(env)["EXTRA_SETTING"]) == ("18080", "yes")
+
+
+def test_every_compose_variable_is_documented_in_env_example_and_vice_versa() -> None:
+    compose = (ROOT / "docker-compose.yml").read_text()
+    used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", compose))
+    documented = set(re.findall(r"^#?([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M))
+
+    assert used - documented == set(), "used in docker-compose.yml, missing from .env.example"
+    assert documented - used == set(), "documented in .env.example, unused by docker-compose.yml"
