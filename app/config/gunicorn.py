@@ -27,8 +27,7 @@ timeout = _int("GUNICORN_TIMEOUT", 30)
 # period in docker-compose.yml (30 s), or Docker kills the process first.
 graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 25)
 # Idle keep-alive seconds (gthread only; sync workers close after each response).
-# Longer than Nginx's upstream keepalive_timeout, so Nginx always closes first.
-keepalive = _int("GUNICORN_KEEPALIVE", 65)
+keepalive = _int("GUNICORN_KEEPALIVE", 5)
 
 # Recycle workers now and then, with jitter so they do not all restart at once.
 max_requests = _int("GUNICORN_MAX_REQUESTS", 10000)

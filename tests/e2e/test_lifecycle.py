@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable
 
 import pytest
+import smoke
 from stack import ROOT_MAKE, Compose, login
 
 
@@ -50,7 +51,7 @@ def test_stopping_web_exits_0_and_finishes_requests_in_flight(
 
 
 def test_make_up_twice_is_harmless(env_file: str, compose: Compose) -> None:
-    before = {service: container_id(compose, service) for service in ("db", "web", "nginx")}
+    before = {service: container_id(compose, service) for service in ("db", "web", "nginx", "scheduler")}
 
     result = make("up", env_file)
 
@@ -69,7 +70,7 @@ def test_make_down_then_up_keeps_the_users(
     assert login(base_url, "survivor", password).status == 200
 
 
-@pytest.mark.parametrize("service", ["web", "nginx", "db"])
+@pytest.mark.parametrize("service", ["web", "nginx", "db", "scheduler"])
 def test_every_long_running_service_is_healthy(compose: Compose, service: str) -> None:
     cid = container_id(compose, service)
     health = subprocess.run(
@@ -77,3 +78,30 @@ def test_every_long_running_service_is_healthy(compose: Compose, service: str) -
     ).stdout.strip()
 
     assert health == "healthy"
+
+
+def front_address(container: str) -> str:
+    """The container's address on the stack's front network (where Nginx reaches web)."""
+    template = '{{range $name, $net := .NetworkSettings.Networks}}{{$name}}={{$net.IPAddress}} {{end}}'
+    pairs = subprocess.run(["docker", "inspect", "-f", template, container], capture_output=True, text=True)
+    return next(p.split("=")[1] for p in pairs.stdout.split() if p.split("=")[0].endswith("_front"))
+
+
+def test_nginx_follows_web_to_a_new_address(base_url: str, compose: Compose) -> None:
+    """A web container that comes back on another IP (restart, recreate, scale) is still reached."""
+    old_address = front_address(container_id(compose, "web"))
+    compose("stop", "web")
+    # Park a placeholder on the address web just freed, so the new web container gets another one.
+    placeholder = compose("run", "--detach", "--no-deps", "web", "sleep", "300").stdout.strip().splitlines()[-1]
+    try:
+        compose("up", "--detach", "--wait", "--no-deps", "web")
+        new_address = front_address(container_id(compose, "web"))
+        deadline, status = time.monotonic() + 30, 0
+        while time.monotonic() < deadline and status != 200:
+            status = smoke.request(base_url, "GET", "/api/health/").status
+            time.sleep(0.5)
+    finally:
+        subprocess.run(["docker", "rm", "--force", placeholder], capture_output=True)
+
+    assert new_address != old_address, "the test could not move web to a new address"
+    assert status == 200
