@@ -100,10 +100,13 @@ def run_checks(base_url: str, username: str, password: str, say: Callable[[str],
     ok("me: without a token", get("/api/me/"), 401)
     ok("me: with a garbage token", get("/api/me/", headers=bearer("not-a-jwt")), 401)
     ok("me: with a tampered token", get("/api/me/", headers=bearer(tamper(access))), 401)
-    renewed = ok("token: refresh", post("/api/token/refresh/", {"refresh": refresh}), 200,
-                 lambda d: bool(d.get("access")))
+    renewed = ok("token: refresh rotates the pair", post("/api/token/refresh/", {"refresh": refresh}), 200,
+                 lambda d: bool(d.get("access")) and d.get("refresh") not in (None, refresh))
     ok("me: with the refreshed access token", get("/api/me/", headers=bearer(renewed["access"])), 200,
        lambda d: d["username"] == username)
+    ok("token: a spent refresh token is refused", post("/api/token/refresh/", {"refresh": refresh}), 401)
+    ok("token: logout", post("/api/token/blacklist/", {"refresh": renewed["refresh"]}), 200)
+    ok("token: refresh after logout is refused", post("/api/token/refresh/", {"refresh": renewed["refresh"]}), 401)
     ok("token: verify a valid token", post("/api/token/verify/", {"token": access}), 200)
     ok("token: verify a tampered token", post("/api/token/verify/", {"token": tamper(access)}), 401)
     ok("token: wrong password", post("/api/token/", {"username": username, "password": password + "x"}), 401)

@@ -1,4 +1,6 @@
 from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.db.models.functions import Lower
 
 
 class User(AbstractUser):
@@ -6,3 +8,11 @@ class User(AbstractUser):
 
     https://docs.djangoproject.com/en/5.2/topics/auth/customizing/#using-a-custom-user-model-when-starting-a-project
     """
+
+    class Meta(AbstractUser.Meta):
+        constraints = [
+            # One account per email address, whatever its case; users without an email are exempt.
+            models.UniqueConstraint(
+                Lower("email"), condition=~models.Q(email=""), name="accounts_user_email_ci_unique"
+            ),
+        ]

@@ -45,11 +45,19 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework_simplejwt",
+    # Without it, refresh rotation silently revokes nothing (SimpleJWT issue 985).
+    "rest_framework_simplejwt.token_blacklist",
+    "drf_spectacular",
+    # Swagger UI's JavaScript and CSS as static files: the docs work with no internet access.
+    "drf_spectacular_sidecar",
     "core",
     "accounts",
+    "notes",
 ]
 
 MIDDLEWARE = [
+    # Outermost, so it reshapes every error under /api/ into JSON, whichever layer produced it.
+    "core.middleware.ApiJsonErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # Serves /static/ when the app runs without Nginx (PaaS); behind Nginx it never sees those paths.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -123,8 +131,16 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework_simplejwt.authentication.JWTAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["core.parsers.StrictJSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "PAGE_SIZE": 20,
+    # One error shape for the whole API (core/errors.py).
+    "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
+
+# Off switch for POST /api/auth/register/ (a 403 with code registration_closed when off).
+REGISTRATION_ENABLED = env_bool("REGISTRATION_ENABLED", default=True)
 
 # SIMPLE_JWT
 # ------------------------------------------------------------------------------
@@ -134,14 +150,44 @@ if len(JWT_SIGNING_KEY.encode()) < 32:
     raise ImproperlyConfigured("JWT_SIGNING_KEY must be at least 32 bytes long.")
 if JWT_SIGNING_KEY == SECRET_KEY:
     raise ImproperlyConfigured("JWT_SIGNING_KEY must differ from SECRET_KEY.")
+JWT_LEEWAY = env_int("JWT_LEEWAY", 0)
+if not 0 <= JWT_LEEWAY <= 30:
+    raise ImproperlyConfigured("JWT_LEEWAY must be between 0 and 30 seconds.")
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_TOKEN_LIFETIME", 300)),
     "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_REFRESH_TOKEN_LIFETIME", 86400)),
+    # Pinned: tokens are only ever verified with this algorithm (no "none", no HS512 swap).
     "ALGORITHM": "HS256",
     "SIGNING_KEY": JWT_SIGNING_KEY,
-    "LEEWAY": 0,
+    # Clock skew tolerated on exp/nbf, in seconds.
+    "LEEWAY": JWT_LEEWAY,
     "AUTH_HEADER_TYPES": ("Bearer",),
+    # Each refresh spends the refresh token and returns a new one; the old one is blacklisted.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
+    # Race-free rotation, and a 401 instead of a 500 for deleted users (accounts/serializers.py).
+    "TOKEN_REFRESH_SERIALIZER": "accounts.serializers.RotatingTokenRefreshSerializer",
+    # Tokens carry a hash of the password hash: a password change invalidates access tokens at once.
+    "CHECK_REVOKE_TOKEN": True,
+    "CHECK_USER_IS_ACTIVE": True,
     "UPDATE_LAST_LOGIN": False,
+}
+
+# OPENAPI
+# ------------------------------------------------------------------------------
+# https://drf-spectacular.readthedocs.io/en/latest/settings.html
+SPECTACULAR_SETTINGS = {
+    "TITLE": "djstack API",
+    "DESCRIPTION": "JWT-authenticated REST API. Obtain a token pair at /api/token/, then send "
+    "`Authorization: Bearer <access>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"persistAuthorization": False},
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # LOGGING

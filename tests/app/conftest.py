@@ -27,3 +27,10 @@ def tokens(api_client: APIClient, user: User) -> dict[str, str]:
     response = api_client.post("/api/token/", {"username": "alice", "password": PASSWORD}, format="json")
     assert response.status_code == 200
     return response.json()
+
+
+@pytest.fixture
+def auth_client(api_client: APIClient, tokens: dict[str, str]) -> APIClient:
+    """A client that sends alice's access token."""
+    api_client.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    return api_client

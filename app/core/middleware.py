@@ -1,0 +1,46 @@
+import logging
+from collections.abc import Callable
+
+from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse
+
+from core.errors import status_error_response
+
+logger = logging.getLogger("django.request")
+
+API_PREFIX = "/api/"
+# Headers of the original error response that the client still needs.
+KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After", "Vary")
+# Exceptions Django turns into a 4xx response itself; the response is reshaped in __call__.
+CLIENT_ERRORS = (Http404, PermissionDenied, SuspiciousOperation, BadRequest)
+
+
+class ApiJsonErrorsMiddleware:
+    """Every error under /api/ leaves as JSON in the API's error shape: no HTML, no stack trace.
+
+    DRF views already answer so; this covers what happens outside them (an unknown URL, a bad
+    Host, an uncaught exception), whatever DEBUG says.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        if (
+            request.path.startswith(API_PREFIX)
+            and response.status_code >= 400
+            and not response.get("Content-Type", "").startswith("application/json")
+        ):
+            json_response = status_error_response(response.status_code)
+            for header in KEPT_HEADERS:
+                if header in response:
+                    json_response[header] = response[header]
+            return json_response
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not request.path.startswith(API_PREFIX) or isinstance(exception, CLIENT_ERRORS):
+            return None
+        logger.error("Internal Server Error: %s", request.path, exc_info=exception)
+        return status_error_response(500)

@@ -1,0 +1,49 @@
+"""Parallel reuse of one refresh token against PostgreSQL: exactly one new pair, whatever the timing."""
+
+import threading
+import time
+from unittest import mock
+
+import pytest
+from django.db import connection
+from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from accounts.models import User
+
+PARALLEL = 20
+
+
+@pytest.mark.django_db(transaction=True)
+def test_twenty_parallel_refreshes_of_one_token_yield_exactly_one_pair() -> None:
+    User.objects.create_user(username="racer", password="correct horse battery staple")
+    pair = APIClient().post(
+        "/api/token/", {"username": "racer", "password": "correct horse battery staple"}, format="json"
+    ).json()
+    start = threading.Barrier(PARALLEL)
+    statuses: list[int] = []
+
+    def spend() -> None:
+        client = APIClient()
+        start.wait()
+        try:
+            statuses.append(client.post("/api/token/refresh/", {"refresh": pair["refresh"]}, format="json").status_code)
+        finally:
+            connection.close()  # each thread has its own database connection
+
+    # Hold every request just after its blacklist check, so all of them are inside the
+    # check-then-spend window at once: the worst interleaving, every run, not by luck.
+    check_blacklist = RefreshToken.check_blacklist
+
+    def check_then_wait(token: RefreshToken) -> None:
+        check_blacklist(token)
+        time.sleep(0.5)
+
+    threads = [threading.Thread(target=spend) for _ in range(PARALLEL)]
+    with mock.patch.object(RefreshToken, "check_blacklist", check_then_wait):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    assert sorted(statuses) == [200] + [401] * (PARALLEL - 1)
