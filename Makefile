@@ -13,7 +13,7 @@ SMOKE_USER ?= smoke
 # `make test` brings up its own stack under this name, beside any stack you run.
 TEST_PROJECT ?= $(shell basename "$(CURDIR)" | tr -cd 'a-z0-9_-')-test
 
-.PHONY: help up down clean migrate collectstatic smoke test logs ps shell createsuperuser
+.PHONY: help up down clean migrate makemigrations collectstatic smoke test logs ps shell createsuperuser
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -37,6 +37,10 @@ clean: ## Stop the stack and DELETE its database volume (all data)
 
 migrate: ## Apply database migrations (the one-shot migrate job)
 	@$(COMPOSE) run --rm migrate
+
+makemigrations: ## Write new migrations for model changes into app/ (runs in the web image, as you)
+	@$(COMPOSE) run --rm --no-deps --user "$$(id -u):$$(id -g)" --volume "$(CURDIR)/app:/app" \
+		migrate python manage.py makemigrations
 
 collectstatic: ## Collect static files again: they are baked into the web and Nginx images, so rebuild both
 	@$(COMPOSE) up --detach --build --wait web nginx
