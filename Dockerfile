@@ -37,8 +37,12 @@ CMD ["gunicorn", "--config", "/app/config/gunicorn.py", "config.wsgi:application
 
 # ---- nginx: the proxy image, with the static files of this very build ----------------------
 FROM ${NGINX_IMAGE} AS nginx
-COPY nginx/nginx.conf /etc/nginx/nginx.conf
-COPY nginx/default.conf /etc/nginx/conf.d/default.conf
+# The image's entrypoint renders templates/ into conf.d/ and runs entrypoint.d/ at start.
+RUN rm -f /etc/nginx/conf.d/default.conf
+COPY nginx/nginx.conf nginx/proxy.conf /etc/nginx/
+COPY nginx/templates/ /etc/nginx/templates/
+COPY nginx/entrypoint.d/ /docker-entrypoint.d/
+COPY nginx/errors/ /srv/_errors/
 COPY --from=runtime /app/staticfiles /srv/static
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 CMD ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1/nginx-health"]
 

@@ -13,7 +13,7 @@ SMOKE_USER ?= smoke
 # `make test` brings up its own stack under this name, beside any stack you run.
 TEST_PROJECT ?= $(shell basename "$(CURDIR)" | tr -cd 'a-z0-9_-')-test
 
-.PHONY: help up down clean migrate makemigrations collectstatic smoke test logs ps shell createsuperuser
+.PHONY: help up down clean certs migrate makemigrations collectstatic smoke test logs ps shell createsuperuser
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -21,13 +21,29 @@ help: ## List the targets
 $(ENV_FILE):
 	@$(PYTHON) scripts/init_env.py $(ENV_FILE)
 
-up: $(ENV_FILE) ## Build and start the stack, wait until every service is healthy, print the URL
+# Where `make certs` writes the self-signed pair (the defaults of TLS_CERT_FILE / TLS_KEY_FILE).
+CERT_DIR := certs
+
+up: $(ENV_FILE) $(CERT_DIR)/local.crt ## Build and start the stack, wait until every service is healthy, print the URL
 	@$(PYTHON) scripts/check_port.py $(ENV_FILE) "$$($(COMPOSE) ps -q --status running nginx 2>/dev/null || true)"
 	@if ! $(COMPOSE) up --detach --build --remove-orphans --wait --wait-timeout 300; then \
 		echo; echo "error: the stack did not become healthy. Status and recent logs:" >&2; \
 		$(COMPOSE) ps --all >&2; $(COMPOSE) logs --no-color --tail 25 >&2; exit 1; \
 	fi
-	@echo "The stack is up: http://$$($(COMPOSE) port nginx 80 | sed 's/^0\.0\.0\.0:/127.0.0.1:/')/api/health/"
+	@echo "The stack is up: https://$$($(COMPOSE) port nginx 443 | sed 's/^0\.0\.0\.0:/127.0.0.1:/')/api/health/"
+
+certs: $(CERT_DIR)/local.crt ## Create a self-signed certificate for localhost in certs/ (once; make up runs it)
+
+$(CERT_DIR)/local.crt:
+	@mkdir -p $(CERT_DIR) && chmod 700 $(CERT_DIR)
+	@$(COMPOSE) run --rm --no-deps --user "$$(id -u):$$(id -g)" --volume "$(CURDIR)/$(CERT_DIR):/certs" \
+		--entrypoint openssl migrate req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-days 825 -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+		-keyout /certs/local.key -out /certs/local.crt
+	@# Readable inside the container by Nginx's master (root without DAC_OVERRIDE); the 0700
+	@# folder keeps other users of this machine out.
+	@chmod 644 $(CERT_DIR)/local.key
+	@echo "$(CERT_DIR)/local.crt created: a self-signed certificate for localhost and 127.0.0.1 (825 days)."
 
 down: ## Stop and remove the containers (the database volume is kept)
 	@$(COMPOSE) down --remove-orphans
@@ -49,18 +65,19 @@ smoke: ## Check the running stack from outside, through Nginx (health, tokens, /
 	@pw=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(24))'); \
 	printf '%s\n' "$$pw" | $(COMPOSE) exec -T web python manage.py ensure_user $(SMOKE_USER) >/dev/null \
 		|| { echo "error: cannot reach the web service; is the stack up (make up)?" >&2; exit 1; }; \
-	url=$$($(COMPOSE) port nginx 80 | sed 's/^0\.0\.0\.0:/127.0.0.1:/'); \
-	SMOKE_PASSWORD="$$pw" $(PYTHON) scripts/smoke.py --base-url "http://$$url" --username $(SMOKE_USER)
+	url=$$($(COMPOSE) port nginx 443 | sed 's/^0\.0\.0\.0:/127.0.0.1:/'); \
+	SMOKE_PASSWORD="$$pw" $(PYTHON) scripts/smoke.py --base-url "https://$$url" --cacert $(CERT_DIR)/local.crt --username $(SMOKE_USER)
 
 # `make test` runs on a throwaway stack of its own (project name, free port, env file), so a
 # stack you are running is never touched, and removes it, volumes included, when it ends.
 test: $(VENV)/.installed ## Run every test: in-process tests against PostgreSQL, then end to end through Nginx
 	@tmp=$$(mktemp -d); env="$$tmp/test.env"; \
-	port=$$($(PYTHON) -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'); \
+	free_port='import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; \
+	port=$$($(PYTHON) -c "$$free_port"); tls_port=$$($(PYTHON) -c "$$free_port"); \
 	$(PYTHON) scripts/init_env.py --set COMPOSE_PROJECT_NAME=$(TEST_PROJECT) \
-		--set HTTP_PORT=$$port $$env >/dev/null; \
+		--set HTTP_PORT=$$port --set HTTPS_PORT=$$tls_port $$env >/dev/null; \
 	trap 'docker compose --env-file '"$$env"' down --volumes --remove-orphans >/dev/null 2>&1; rm -rf '"$$tmp" EXIT; \
-	echo "== starting a test stack on 127.0.0.1:$$port"; \
+	echo "== starting a test stack on 127.0.0.1:$$port (HTTP) and :$$tls_port (HTTPS)"; \
 	$(MAKE) up ENV_FILE=$$env; \
 	echo "== in-process tests (pytest-django, PostgreSQL)"; \
 	docker compose --env-file $$env run --rm --build tests; \

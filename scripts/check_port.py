@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fail with a clear message when the port the stack would publish is taken by something else.
+"""Fail with a clear message when a port the stack would publish is taken by something else.
 
     python3 scripts/check_port.py ENV_FILE [RUNNING_NGINX_ID]
 
@@ -38,17 +38,19 @@ def main() -> int:
     env = read_env(Path(sys.argv[1]))
     if len(sys.argv) > 2 and sys.argv[2].strip():
         return 0
-    host, port = env.get("HTTP_BIND") or "127.0.0.1", env.get("HTTP_PORT") or "8080"
-    if not port.isdigit():
-        print(f"error: HTTP_PORT={port!r} in {sys.argv[1]} is not a port number.", file=sys.stderr)
-        return 1
-    if not port_is_free(host, int(port)):
-        print(
-            f"error: port {host}:{port} is already in use by another program.\n"
-            f"       Set HTTP_PORT in {sys.argv[1]} to a free port, or stop that program.",
-            file=sys.stderr,
-        )
-        return 1
+    host = env.get("HTTP_BIND") or "127.0.0.1"
+    for name, default in (("HTTP_PORT", "8080"), ("HTTPS_PORT", "8443")):
+        port = env.get(name) or default
+        if not port.isdigit():
+            print(f"error: {name}={port!r} in {sys.argv[1]} is not a port number.", file=sys.stderr)
+            return 1
+        if not port_is_free(host, int(port)):
+            print(
+                f"error: port {host}:{port} is already in use by another program.\n"
+                f"       Set {name} in {sys.argv[1]} to a free port, or stop that program.",
+                file=sys.stderr,
+            )
+            return 1
     return 0
 
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Smoke-test a running stack from outside, through Nginx, with python3's standard library only.
 
-    SMOKE_PASSWORD=... python3 scripts/smoke.py --base-url http://127.0.0.1:8080 --username smoke
+    SMOKE_PASSWORD=... python3 scripts/smoke.py --base-url https://127.0.0.1:8443 --cacert certs/local.crt --username smoke
 
 Prints one line per check; stops at the first failure with what was expected and what came back.
 The end-to-end tests import `run_checks` and the helpers below.
@@ -11,6 +11,7 @@ import argparse
 import base64
 import json
 import os
+import ssl
 import sys
 import urllib.error
 import urllib.request
@@ -33,6 +34,22 @@ class CheckFailed(Exception):
     pass
 
 
+# TLS verification for https:// URLs: the system's trust store, or the CA file given to use_ca().
+_tls = ssl.create_default_context()
+
+
+def use_ca(cafile: str) -> ssl.SSLContext:
+    """Trust the certificate(s) in `cafile` (e.g. make certs' self-signed one) for every request."""
+    global _tls
+    _tls = ssl.create_default_context(cafile=cafile)
+    return _tls
+
+
+def tls_context() -> ssl.SSLContext:
+    """The TLS context every request uses."""
+    return _tls
+
+
 def request(
     base_url: str,
     method: str,
@@ -51,7 +68,7 @@ def request(
     for name, value in (headers or {}).items():
         req.add_header(name, value)
     try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
+        with urllib.request.urlopen(req, timeout=timeout, context=_tls) as resp:
             return Reply(resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read())
     except urllib.error.HTTPError as err:
         return Reply(err.code, {k.lower(): v for k, v in err.headers.items()}, err.read())
@@ -116,7 +133,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description="Smoke-test the running stack through Nginx.")
     parser.add_argument("--base-url", required=True, help="e.g. http://127.0.0.1:8080")
     parser.add_argument("--username", required=True)
+    parser.add_argument("--cacert", help="a CA or self-signed certificate to trust, e.g. certs/local.crt")
     args = parser.parse_args()
+    if args.cacert:
+        use_ca(args.cacert)
     password = os.environ.get("SMOKE_PASSWORD", "")
     if not password:
         print("error: set SMOKE_PASSWORD to the user's password.", file=sys.stderr)

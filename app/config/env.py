@@ -18,6 +18,27 @@ def env_str(name: str, default: str | None = None) -> str:
     return default
 
 
+def env_secret(name: str, default: str | None = None) -> str:
+    """Like env_str, but the value may instead come from the file named by NAME_FILE (Docker secrets)."""
+    path = os.environ.get(f"{name}_FILE", "").strip()
+    if path and os.environ.get(name, "").strip():
+        raise ImproperlyConfigured(f"Set {name} or {name}_FILE, not both.")
+    if not path:
+        if default is None and not os.environ.get(name, "").strip():
+            raise ImproperlyConfigured(
+                f"{name} is not set. Set it (or {name}_FILE, a file holding it) in the environment or in .env."
+            )
+        return env_str(name, default)
+    try:
+        with open(path, encoding="utf-8") as secret_file:
+            value = secret_file.read().strip()
+    except OSError as exc:
+        raise ImproperlyConfigured(f"{name}_FILE={path!r} cannot be read: {exc.strerror}.") from None
+    if not value:
+        raise ImproperlyConfigured(f"{name}_FILE={path!r} is empty.")
+    return value
+
+
 def env_bool(name: str, default: bool) -> bool:
     """Parse 1/0, true/false, yes/no, on/off (any case); anything else is an error, never a silent True."""
     raw = os.environ.get(name)

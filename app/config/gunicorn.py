@@ -41,7 +41,8 @@ forwarded_allow_ips = os.getenv("FORWARDED_ALLOW_IPS", "*")
 accesslog = "-"
 errorlog = "-"
 loglevel = os.getenv("GUNICORN_LOG_LEVEL", "info")
-access_log_format = '%({x-forwarded-for}i)s "%(r)s" %(s)s %(b)s %(M)sms "%(a)s"'
+# JSON lines with the request id; the path is logged without its query string.
+logger_class = "config.gunicorn_logging.JsonLogger"
 
 # The worker heartbeat file lives in memory, not on the container's overlay filesystem.
 worker_tmp_dir = "/dev/shm"

@@ -3,13 +3,14 @@
 Development opts out through `.env` (DEBUG=1 and friends); see `.env.example` for every variable.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_str
+from config.env import env_bool, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -18,7 +19,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 # https://docs.djangoproject.com/en/5.2/ref/settings/#debug
 DEBUG = env_bool("DEBUG", default=False)
 # https://docs.djangoproject.com/en/5.2/ref/settings/#secret-key
-SECRET_KEY = env_str("SECRET_KEY")
+SECRET_KEY = env_secret("SECRET_KEY")
 # https://docs.djangoproject.com/en/5.2/ref/settings/#allowed-hosts
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 # Origins (scheme://host[:port]) allowed to POST forms such as the admin login from another origin.
@@ -47,6 +48,7 @@ INSTALLED_APPS = [
     "rest_framework_simplejwt",
     # Without it, refresh rotation silently revokes nothing (SimpleJWT issue 985).
     "rest_framework_simplejwt.token_blacklist",
+    "corsheaders",
     "drf_spectacular",
     # Swagger UI's JavaScript and CSS as static files: the docs work with no internet access.
     "drf_spectacular_sidecar",
@@ -58,7 +60,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # Outermost, so it reshapes every error under /api/ into JSON, whichever layer produced it.
     "core.middleware.ApiJsonErrorsMiddleware",
+    # Takes Nginx's X-Request-ID for the logs and the response.
+    "core.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
     # Serves /static/ when the app runs without Nginx (PaaS); behind Nginx it never sees those paths.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -100,6 +105,28 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...).")
+# The password may live apart from the URL, in a variable or a file (Docker secrets).
+if os.environ.get("DATABASE_PASSWORD", "").strip() or os.environ.get("DATABASE_PASSWORD_FILE", "").strip():
+    DATABASES["default"]["PASSWORD"] = env_secret("DATABASE_PASSWORD")
+
+# SECURITY
+# ------------------------------------------------------------------------------
+# Nginx terminates TLS and sets X-Forwarded-Proto itself (overwriting any client value), so
+# Django may trust it. https://docs.djangoproject.com/en/5.2/ref/settings/#secure-proxy-ssl-header
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = True
+# The container healthcheck talks plain HTTP to Gunicorn directly.
+SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]
+SECURE_HSTS_SECONDS = env_int("HSTS_MAX_AGE", 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SESSION_COOKIE_HTTPONLY = True
+X_FRAME_OPTIONS = "DENY"
+# Cross-origin requests are refused unless their origin is listed (scheme://host[:port]).
+# https://github.com/adamchainz/django-cors-headers
+CORS_ALLOWED_ORIGINS = env_list("CORS_ALLOWED_ORIGINS")
+CORS_URLS_REGEX = r"^/api/.*$"
 
 # AUTHENTICATION
 # ------------------------------------------------------------------------------
@@ -137,7 +164,17 @@ REST_FRAMEWORK = {
     # One error shape for the whole API (core/errors.py).
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Behind Nginx, the client address is the one X-Forwarded-For entry Nginx writes.
+    "NUM_PROXIES": 1,
+    # Second layer behind Nginx's rate limit, on the sign-in and account endpoints only
+    # (accounts/urls.py), counted in the shared database cache so every worker sees one count.
+    "DEFAULT_THROTTLE_RATES": {"auth": env_str("AUTH_THROTTLE_RATE", "60/min")},
 }
+
+# CACHE
+# ------------------------------------------------------------------------------
+# Shared by all workers and replicas (throttling counts); the table is created by `migrate`.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}}
 
 # Off switch for POST /api/auth/register/ (a 403 with code registration_closed when off).
 REGISTRATION_ENABLED = env_bool("REGISTRATION_ENABLED", default=True)
@@ -145,7 +182,7 @@ REGISTRATION_ENABLED = env_bool("REGISTRATION_ENABLED", default=True)
 # SIMPLE_JWT
 # ------------------------------------------------------------------------------
 # https://django-rest-framework-simplejwt.readthedocs.io/en/latest/settings.html
-JWT_SIGNING_KEY = env_str("JWT_SIGNING_KEY")
+JWT_SIGNING_KEY = env_secret("JWT_SIGNING_KEY")
 if len(JWT_SIGNING_KEY.encode()) < 32:
     raise ImproperlyConfigured("JWT_SIGNING_KEY must be at least 32 bytes long.")
 if JWT_SIGNING_KEY == SECRET_KEY:
@@ -193,10 +230,12 @@ SPECTACULAR_SETTINGS = {
 # LOGGING
 # ------------------------------------------------------------------------------
 # Everything to stdout/stderr; Docker collects it.
+# One JSON object per line, with the request id Nginx assigned; no request bodies, no headers.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"request_id": {"()": "core.logging.RequestIdFilter"}},
+    "formatters": {"json": {"()": "core.logging.JsonFormatter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "filters": ["request_id"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
 }

@@ -1,10 +1,13 @@
 import logging
+import re
+import uuid
 from collections.abc import Callable
 
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 
 from core.errors import status_error_response
+from core.logging import request_id
 
 logger = logging.getLogger("django.request")
 
@@ -44,3 +47,22 @@ class ApiJsonErrorsMiddleware:
             return None
         logger.error("Internal Server Error: %s", request.path, exc_info=exception)
         return status_error_response(500)
+
+
+class RequestIdMiddleware:
+    """Tag the request's logs with its id (Nginx's X-Request-ID, or a new one) and return it."""
+
+    VALID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+        token = request_id.set(incoming if self.VALID.match(incoming) else uuid.uuid4().hex)
+        try:
+            response = self.get_response(request)
+            response["X-Request-ID"] = request_id.get()
+            return response
+        finally:
+            request_id.reset(token)

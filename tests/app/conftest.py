@@ -6,6 +6,12 @@ from accounts.models import User
 PASSWORD = "correct horse battery staple"
 
 
+@pytest.fixture(autouse=True)
+def plain_http_test_client(settings) -> None:  # type: ignore[no-untyped-def]
+    """The test client speaks plain HTTP; the redirect to HTTPS is tested end to end, through Nginx."""
+    settings.SECURE_SSL_REDIRECT = False
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     return APIClient()

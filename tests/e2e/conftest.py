@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # The smoke client (scripts/smoke.py) is the e2e tests' HTTP client too; stack.py holds shared types.
 sys.path[:0] = [str(ROOT / "scripts"), str(Path(__file__).parent)]
 
+import smoke  # noqa: E402
 from stack import Compose  # noqa: E402
 
 
@@ -44,12 +45,24 @@ def compose(env_file: str) -> Compose:
     return run
 
 
+def published(compose: Compose, port: int) -> str:
+    address = compose("port", "nginx", str(port)).stdout.strip()
+    host, _, number = address.rpartition(":")
+    assert host in {"127.0.0.1", "0.0.0.0"}, f"Nginx is published on {address}, not on loopback"
+    return number
+
+
 @pytest.fixture(scope="session")
 def base_url(compose: Compose) -> str:
-    address = compose("port", "nginx", "80").stdout.strip()
-    host, _, port = address.rpartition(":")
-    assert host in {"127.0.0.1", "0.0.0.0"}, f"Nginx is published on {address}, not on loopback"
-    return f"http://127.0.0.1:{port}"
+    """The stack's HTTPS address; requests trust its self-signed certificate (certs/local.crt)."""
+    smoke.use_ca(str(ROOT / "certs" / "local.crt"))
+    return f"https://127.0.0.1:{published(compose, 443)}"
+
+
+@pytest.fixture(scope="session")
+def http_url(compose: Compose) -> str:
+    """The stack's plain-HTTP address (it redirects to HTTPS)."""
+    return f"http://127.0.0.1:{published(compose, 80)}"
 
 
 @pytest.fixture(scope="session")

@@ -144,9 +144,9 @@ def test_an_unknown_api_path_is_a_json_404(base_url: str) -> None:
 def test_the_api_docs_work_offline_with_assets_from_nginx(base_url: str, compose: Compose) -> None:
     page = smoke.request(base_url, "GET", "/api/docs/", headers={"Accept": "text/html"})
     assets = re.findall(r'(?:src|href)="(/static/[^"]+\.(?:js|css))"', page.body.decode())
-    probe = secrets.token_hex(6)
+    probe = f"probe-{secrets.token_hex(6)}"  # a User-Agent Gunicorn would log
 
-    replies = [smoke.request(base_url, "GET", f"{asset}?p={probe}") for asset in assets]
+    replies = [smoke.request(base_url, "GET", asset, headers={"User-Agent": probe}) for asset in assets]
 
     assert page.status == 200 and assets
     assert all(reply.status == 200 for reply in replies)

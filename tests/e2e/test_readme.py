@@ -16,9 +16,11 @@ def test_the_readme_auth_flow_runs_as_written(base_url: str) -> None:
     block = re.search(r"<!-- auth-flow:start -->\s*```sh\n(.*?)```\s*<!-- auth-flow:end -->", readme, re.S)
     assert block, "the README has no auth-flow block"
     name = f"ada{secrets.token_hex(3)}"
-    script = block.group(1).replace("http://127.0.0.1:8080", base_url).replace('"ada', f'"{name}')
+    script = block.group(1).replace("https://127.0.0.1:8443", base_url).replace('"ada', f'"{name}')
 
-    result = subprocess.run(["bash", "-euo", "pipefail", "-c", script], capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
 
     assert result.returncode == 0, result.stderr
     output = result.stdout.replace(" ", "")  # curl prints the JSON replies back to back

@@ -46,10 +46,12 @@ def test_the_admin_login_works_through_the_proxy(base_url: str, compose: Compose
     username, password = f"admin-{secrets.token_hex(4)}", secrets.token_urlsafe(18)
     compose(
         "exec", "-T", "-e", f"DJANGO_SUPERUSER_PASSWORD={password}", "web",
-        "python", "manage.py", "createsuperuser", "--noinput", "--username", username, "--email", "a@example.com",
+        "python", "manage.py", "createsuperuser", "--noinput", "--username", username, "--email", f"{username}@example.com",
     )
     jar = http.cookiejar.CookieJar()
-    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar), NoRedirect)
+    browser = urllib.request.build_opener(
+        urllib.request.HTTPCookieProcessor(jar), urllib.request.HTTPSHandler(context=smoke.tls_context()), NoRedirect
+    )
     page = browser.open(f"{base_url}/admin/login/", timeout=10).read().decode()
     csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
     assert csrf, "no CSRF token in the login form"
