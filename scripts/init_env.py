@@ -16,8 +16,8 @@ from pathlib import Path
 
 EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
 # Left empty in .env.example; each gets its own random value. URL-safe characters only,
-# because POSTGRES_PASSWORD ends up inside DATABASE_URL.
-SECRETS = ("SECRET_KEY", "JWT_SIGNING_KEY", "POSTGRES_PASSWORD")
+# so a password can also sit inside a DATABASE_URL.
+SECRETS = ("SECRET_KEY", "JWT_SIGNING_KEY", "POSTGRES_PASSWORD", "DATABASE_PASSWORD")
 ASSIGNMENT = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*)=(?P<value>.*)$")
 
 

@@ -50,6 +50,13 @@ def tls_context() -> ssl.SSLContext:
     return _tls
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Redirects come back as they are (a 308 is a result to check, not a hop to take)."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
 def request(
     base_url: str,
     method: str,
@@ -57,18 +64,21 @@ def request(
     *,
     json_body: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
+    data: bytes | None = None,
     timeout: float = 15,
 ) -> Reply:
-    """Send one request; any HTTP status comes back as a Reply (no exception for 4xx/5xx)."""
-    data = json.dumps(json_body).encode() if json_body is not None else None
+    """Send one request (a JSON body, or raw `data`); any HTTP status comes back as a Reply."""
+    if json_body is not None:
+        data = json.dumps(json_body).encode()
     req = urllib.request.Request(base_url.rstrip("/") + path, data=data, method=method)
     req.add_header("Accept", "application/json")
-    if data is not None:
+    if json_body is not None:
         req.add_header("Content-Type", "application/json")
     for name, value in (headers or {}).items():
         req.add_header(name, value)
     try:
-        with urllib.request.urlopen(req, timeout=timeout, context=_tls) as resp:
+        opener = urllib.request.build_opener(urllib.request.HTTPSHandler(context=_tls), _NoRedirect)
+        with opener.open(req, timeout=timeout) as resp:
             return Reply(resp.status, {k.lower(): v for k, v in resp.headers.items()}, resp.read())
     except urllib.error.HTTPError as err:
         return Reply(err.code, {k.lower(): v for k, v in err.headers.items()}, err.read())

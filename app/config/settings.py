@@ -119,6 +119,10 @@ SECURE_SSL_REDIRECT = True
 SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]
 SECURE_HSTS_SECONDS = env_int("HSTS_MAX_AGE", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+# Preloading is a commitment an operator makes for a whole domain (hstspreload.org), so it is
+# opt-in; while off, the check that recommends it is silenced rather than left as noise.
+SECURE_HSTS_PRELOAD = env_bool("HSTS_PRELOAD", default=False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True

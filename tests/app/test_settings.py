@@ -19,7 +19,8 @@ VALID_ENV = {
 
 def import_settings(**overrides: str | None) -> subprocess.CompletedProcess[str]:
     """Import config.settings in a fresh interpreter with VALID_ENV plus overrides (None removes)."""
-    env = {k: v for k, v in os.environ.items() if k not in VALID_ENV and k != "DEBUG"} | VALID_ENV
+    inherited = {k: v for k, v in os.environ.items() if not k.endswith("_FILE") and k != "DEBUG"}
+    env = {k: v for k, v in inherited.items() if k not in VALID_ENV} | VALID_ENV
     for name, value in overrides.items():
         if value is None:
             env.pop(name, None)
@@ -112,3 +113,50 @@ def test_database_connections_are_persistent_and_health_checked() -> None:
 
     assert database["CONN_MAX_AGE"] == 60
     assert database["CONN_HEALTH_CHECKS"] is True
+
+
+def test_a_secret_can_come_from_a_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    secret_file = tmp_path / "secret_key"
+    secret_file.write_text("f" * 50 + "\n")
+
+    result = import_settings(SECRET_KEY=None, SECRET_KEY_FILE=str(secret_file))
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ("both", "Set SECRET_KEY or SECRET_KEY_FILE, not both"),
+        ("missing-file", "cannot be read"),
+        ("empty-file", "is empty"),
+    ],
+)
+def test_a_bad_secret_file_is_refused_with_a_clear_message(tmp_path, setup: str, message: str) -> None:  # type: ignore[no-untyped-def]
+    secret_file = tmp_path / "secret_key"
+    secret_file.write_text("" if setup == "empty-file" else "f" * 50)
+    overrides = {"SECRET_KEY_FILE": str(tmp_path / "nope") if setup == "missing-file" else str(secret_file)}
+    if setup != "both":
+        overrides["SECRET_KEY"] = None  # type: ignore[assignment]
+
+    result = import_settings(**overrides)
+
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_the_database_password_can_live_apart_from_the_url() -> None:
+    code = "import config.settings as s; print(s.DATABASES['default']['PASSWORD'])"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_PASSWORD")} | VALID_ENV
+    env["DATABASE_PASSWORD"] = "from-its-own-variable"
+
+    result = subprocess.run([sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env,
+                            capture_output=True, text=True, timeout=60)
+
+    assert result.stdout.strip() == "from-its-own-variable"
+
+
+def test_https_settings_trust_only_nginxs_forwarded_proto() -> None:
+    assert settings.SECURE_PROXY_SSL_HEADER == ("HTTP_X_FORWARDED_PROTO", "https")
+    assert settings.SESSION_COOKIE_SECURE and settings.CSRF_COOKIE_SECURE
+    assert settings.SECURE_HSTS_SECONDS > 0

@@ -39,6 +39,7 @@ def test_stopping_web_exits_0_and_finishes_requests_in_flight(
         compose("stop", "web")
         for client in clients:
             client.join(timeout=60)
+        while_down = smoke.request(base_url, "GET", "/api/health/")
         exit_code = subprocess.run(
             ["docker", "inspect", "-f", "{{.State.ExitCode}}", web], capture_output=True, text=True
         ).stdout.strip()
@@ -47,6 +48,7 @@ def test_stopping_web_exits_0_and_finishes_requests_in_flight(
 
     assert exit_code == "0"
     assert [status for status, _ in replies] == [200, 200]
+    assert (while_down.status, while_down.json()["code"]) in {(502, "bad_gateway"), (504, "gateway_timeout")}
     assert any(finished > stop_sent for _, finished in replies), "no request was still in flight at SIGTERM"
 
 

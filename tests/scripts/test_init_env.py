@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRETS = ("SECRET_KEY", "JWT_SIGNING_KEY", "POSTGRES_PASSWORD")
+SECRETS = ("SECRET_KEY", "JWT_SIGNING_KEY", "POSTGRES_PASSWORD", "DATABASE_PASSWORD")
 
 
 def init_env(path: Path, *sets: str) -> subprocess.CompletedProcess[str]:

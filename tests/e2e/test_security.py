@@ -1,0 +1,224 @@
+"""Production safety, checked from outside: TLS, redirects, headers, hosts, limits, containers, secrets, logs."""
+
+import http.client
+from concurrent.futures import ThreadPoolExecutor
+import json
+import re
+import secrets
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import smoke
+from stack import ROOT, Compose, login
+
+SECURITY_HEADERS = {
+    "strict-transport-security": re.compile(r"^max-age=\d+; includeSubDomains$"),
+    "x-content-type-options": re.compile(r"^nosniff$"),
+    "x-frame-options": re.compile(r"^DENY$"),
+    "referrer-policy": re.compile(r"^same-origin$"),
+    "content-security-policy": re.compile(r"frame-ancestors 'none'"),
+}
+
+
+def tls_handshake(base_url: str, version: ssl.TLSVersion, ciphers: str | None = None) -> str:
+    """Return the negotiated protocol, or raise ssl.SSLError when the server refuses."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    context.minimum_version = context.maximum_version = version
+    if ciphers:
+        context.set_ciphers(ciphers)
+    port = int(base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as raw, context.wrap_socket(raw) as tls:
+        return str(tls.version())
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+def test_tls_1_2_and_1_3_are_offered(base_url: str, version: ssl.TLSVersion) -> None:
+    assert tls_handshake(base_url, version) == version.name.replace("_", ".")
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1])
+def test_tls_1_0_and_1_1_are_refused(base_url: str, version: ssl.TLSVersion) -> None:
+    with pytest.raises(ssl.SSLError):
+        tls_handshake(base_url, version, ciphers="ALL:@SECLEVEL=0")
+
+
+def test_cbc_and_sha1_cipher_suites_are_refused(base_url: str) -> None:
+    with pytest.raises(ssl.SSLError):
+        tls_handshake(base_url, ssl.TLSVersion.TLSv1_2, ciphers="ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA")
+
+
+def test_plain_http_redirects_to_https(http_url: str, base_url: str) -> None:
+    reply = smoke.request(http_url, "GET", "/api/me/?x=1")
+
+    assert reply.status == 308
+    assert reply.headers["location"] == f"{base_url}/api/me/?x=1"
+
+
+def test_a_spoofed_forwarded_proto_over_plain_http_is_still_redirected(http_url: str) -> None:
+    reply = smoke.request(http_url, "GET", "/api/health/", headers={"X-Forwarded-Proto": "https"})
+
+    assert reply.status == 308
+
+
+def test_nginx_overwrites_forwarded_proto(base_url: str) -> None:
+    """A client claiming plain HTTP over HTTPS would loop through Django's redirect if passed through."""
+    assert smoke.request(base_url, "GET", "/api/health/", headers={"X-Forwarded-Proto": "http"}).status == 200
+
+
+def test_the_load_balancer_health_path_stays_on_plain_http(http_url: str) -> None:
+    assert smoke.request(http_url, "GET", "/nginx-health").status == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/health/", "/api/me/", "/api/no-such-thing/", "/static/admin/css/base.css", "/static/nope.css"]
+)
+def test_security_headers_on_every_kind_of_response(base_url: str, path: str) -> None:
+    reply = smoke.request(base_url, "GET", path)
+
+    for name, pattern in SECURITY_HEADERS.items():
+        assert pattern.search(reply.headers.get(name, "")), f"{name} on {path}: {reply.headers.get(name)!r}"
+    assert reply.headers["server"] == "nginx"
+    assert "x-powered-by" not in reply.headers
+
+
+def test_json_responses_get_the_strictest_policy_and_the_admin_its_own(base_url: str) -> None:
+    api = smoke.request(base_url, "GET", "/api/health/").headers["content-security-policy"]
+    admin = smoke.request(base_url, "GET", "/admin/login/", headers={"Accept": "text/html"})
+
+    assert api.startswith("default-src 'none'")
+    assert admin.headers["content-security-policy"].startswith("default-src 'self'")
+
+
+def test_no_cors_headers_for_an_origin_that_is_not_listed(base_url: str) -> None:
+    reply = smoke.request(base_url, "GET", "/api/health/", headers={"Origin": "https://evil.example.com"})
+
+    assert "access-control-allow-origin" not in reply.headers
+
+
+def test_a_request_for_an_unknown_host_is_dropped_before_django(base_url: str, compose: Compose) -> None:
+    probe = f"probe-{secrets.token_hex(6)}"
+
+    with pytest.raises((http.client.HTTPException, urllib.error.URLError, ConnectionError)):
+        smoke.request(base_url, "GET", "/api/health/", headers={"Host": "evil.example.com", "User-Agent": probe})
+
+    assert probe not in compose("logs", "web").stdout
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/.env", "/.git/config", "/static/.env", "/api/.env", "/static/../.env", "/static/..%2f..%2fetc/passwd",
+     "/static/admin/", "/static/"],
+)
+def test_dotfiles_traversal_and_directory_listings_are_refused(base_url: str, path: str) -> None:
+    reply = smoke.request(base_url, "GET", path)
+
+    assert reply.status in {400, 403, 404}
+    assert b"root:" not in reply.body and b"SECRET_KEY" not in reply.body
+
+
+def test_sign_in_floods_are_rate_limited_per_client_whatever_x_forwarded_for_says(base_url: str) -> None:
+    def sign_in(n: int) -> smoke.Reply:
+        return smoke.request(base_url, "POST", "/api/token/", json_body={"username": "flood", "password": "x"},
+                             headers={"X-Forwarded-For": f"203.0.113.{n}"})
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        replies = list(pool.map(sign_in, range(60)))
+    time.sleep(5)  # let the bucket refill for the tests that follow
+
+    limited = [r for r in replies if r.status == 429]
+    assert limited, "60 concurrent sign-ins were never rate limited"
+    assert limited[0].json()["code"] == "throttled"
+    assert limited[0].headers["retry-after"] == "1"
+
+
+def test_a_body_over_the_limit_is_a_json_413(base_url: str) -> None:
+    reply = smoke.request(base_url, "POST", "/api/token/", json_body={"username": "x" * 1_100_000, "password": "x"})
+
+    assert reply.status == 413
+    assert reply.json()["code"] == "request_too_large"
+
+
+def container(compose: Compose, service: str) -> dict:  # type: ignore[type-arg]
+    cid = compose("ps", "-q", service).stdout.strip()
+    return json.loads(subprocess.run(["docker", "inspect", cid], capture_output=True, text=True).stdout)[0]
+
+
+@pytest.mark.parametrize("service", ["web", "nginx", "scheduler"])
+def test_containers_are_locked_down(compose: Compose, service: str) -> None:
+    host = container(compose, service)["HostConfig"]
+
+    assert host["ReadonlyRootfs"] is True
+    assert host["CapDrop"] == ["ALL"]
+    assert "no-new-privileges:true" in host["SecurityOpt"]
+    assert host["Memory"] > 0 and host["PidsLimit"] > 0
+
+
+def test_web_runs_as_an_unprivileged_user(compose: Compose) -> None:
+    assert compose("exec", "-T", "web", "id", "-u").stdout.strip() not in {"", "0"}
+
+
+def test_the_apps_database_role_is_not_a_superuser(compose: Compose) -> None:
+    code = (
+        "import django; django.setup(); from django.db import connection; c = connection.cursor(); "
+        "c.execute('select current_user, rolsuper, rolcreaterole from pg_roles where rolname = current_user'); "
+        "print(*c.fetchone())"
+    )
+
+    assert compose("exec", "-T", "web", "python", "-c", code).stdout.split() == ["app", "False", "False"]
+
+
+def test_secrets_can_come_from_files(compose: Compose) -> None:
+    with tempfile.TemporaryDirectory() as folder:
+        secret = Path(folder) / "secret_key"
+        secret.write_text(secrets.token_urlsafe(50) + "\n")
+        secret.chmod(0o644)
+        result = compose(
+            "run", "--rm", "--no-deps", "-e", "SECRET_KEY=", "-e", "SECRET_KEY_FILE=/run/secrets/secret_key",
+            "-v", f"{secret}:/run/secrets/secret_key:ro", "web", "python", "manage.py", "check", check=False,
+        )
+
+    assert result.returncode == 0, result.stderr
+
+
+def test_no_secret_is_baked_into_an_image(env_file: str, compose: Compose) -> None:
+    values = dict(re.findall(r"^(SECRET_KEY|JWT_SIGNING_KEY|POSTGRES_PASSWORD|DATABASE_PASSWORD)=(.+)$",
+                             Path(env_file).read_text(), re.M))
+    image = container(compose, "web")["Config"]["Image"]
+    history = subprocess.run(["docker", "history", "--no-trunc", image], capture_output=True, text=True).stdout
+    config = subprocess.run(["docker", "image", "inspect", image], capture_output=True, text=True).stdout
+
+    assert values and not any(value in history or value in config for value in values.values())
+
+
+def test_logs_are_json_carry_the_request_id_and_never_a_password_or_token(
+    base_url: str, compose: Compose, e2e_user: tuple[str, str]
+) -> None:
+    username, password = e2e_user
+    access = login(base_url, username, password).json()["access"]
+    reply = smoke.request(base_url, "GET", f"/api/me/?token={access}", headers=smoke.bearer(access))
+    smoke.request(base_url, "POST", "/api/token/", json_body={"username": username, "password": "wrong"},
+                  headers={"X-Forwarded-For": "203.0.113.9"})
+
+    web_logs = compose("logs", "--no-log-prefix", "web").stdout
+    everything = web_logs + compose("logs", "nginx").stdout
+    entries = [json.loads(line) for line in web_logs.splitlines() if line.startswith("{")]
+
+    assert password not in everything and access not in everything
+    assert any(e.get("request_id") == reply.headers["x-request-id"] for e in entries)
+    failed = [e for e in entries if e.get("message") == "login failed" and e.get("username") == username]
+    assert failed and failed[-1]["client"] not in {"", "-", "203.0.113.9"}
+
+
+def test_check_deploy_passes_at_warning_level_in_the_web_container(compose: Compose) -> None:
+    result = compose("exec", "-T", "web", "python", "manage.py", "check", "--deploy", "--fail-level", "WARNING",
+                     check=False)
+
+    assert result.returncode == 0, result.stderr + result.stdout
