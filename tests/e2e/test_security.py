@@ -222,3 +222,20 @@ def test_check_deploy_passes_at_warning_level_in_the_web_container(compose: Comp
                      check=False)
 
     assert result.returncode == 0, result.stderr + result.stdout
+
+
+def test_a_client_that_never_finishes_its_headers_is_cut_off(base_url: str) -> None:
+    """Slowloris: Nginx closes a connection whose headers do not arrive within 10 s."""
+    port = int(base_url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        with smoke.tls_context().wrap_socket(sock, server_hostname="localhost") as tls:
+            tls.sendall(b"GET /api/health/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1\r\n")
+            started = time.monotonic()
+            try:
+                leftover = tls.recv(1024)
+            except (ConnectionError, ssl.SSLError):
+                leftover = b""
+            waited = time.monotonic() - started
+
+    assert not leftover.startswith(b"HTTP/1.1 200")
+    assert 8 < waited < 20
