@@ -7,9 +7,10 @@ ARG NGINX_IMAGE=nginx:1.30
 FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN python -m venv /opt/venv
-# Requirements first: this layer is rebuilt only when they change, not on every code edit.
+# The lock first: this layer is rebuilt only when it changes, not on every code edit. Every
+# package is pinned with its hashes, so two builds a month apart install the same bytes.
 COPY requirements.txt /tmp/requirements.txt
-RUN /opt/venv/bin/pip install -r /tmp/requirements.txt
+RUN /opt/venv/bin/pip install --require-hashes --no-deps -r /tmp/requirements.txt
 
 # ---- runtime: the web image -----------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -29,7 +30,7 @@ RUN SECRET_KEY=collectstatic-only JWT_SIGNING_KEY=collectstatic-only-collectstat
     DATABASE_URL=postgres://build@localhost/build \
     python manage.py collectstatic --noinput --verbosity 0 \
  && python -m compileall -q /app /opt/venv
-USER app
+USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=6s --start-period=30s --retries=3 CMD ["python", "/app/config/healthcheck.py"]
 # Exec form: Gunicorn is PID 1 and receives Docker's SIGTERM itself, for a graceful stop.
@@ -48,13 +49,13 @@ HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 CMD ["curl
 
 # ---- test: the runtime plus test tools, for `make test` only --------------------------------
 FROM runtime AS test
-USER root
+USER 0:0
 COPY requirements-dev.txt /tmp/requirements-dev.txt
-RUN pip install --no-cache-dir --disable-pip-version-check -r /tmp/requirements-dev.txt
+RUN pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps -r /tmp/requirements-dev.txt
 COPY pyproject.toml /src/pyproject.toml
 COPY tests/ /src/tests/
 # The same layout as the repository (app/ beside tests/), so one pytest configuration serves both.
 RUN ln -s /app /src/app
 WORKDIR /src
-USER app
+USER 10001:10001
 CMD ["pytest", "tests/app"]

@@ -13,7 +13,9 @@ SMOKE_USER ?= smoke
 # `make test` brings up its own stack under this name, beside any stack you run.
 TEST_PROJECT ?= $(shell basename "$(CURDIR)" | tr -cd 'a-z0-9_-')-test
 
-.PHONY: help up down clean certs migrate makemigrations collectstatic smoke test logs ps shell createsuperuser
+.PHONY: help up down clean certs migrate makemigrations collectstatic smoke test logs ps shell createsuperuser \
+	lint lint-python lint-types lint-docker lint-shell lint-compose lint-migrations lint-nginx lint-workflows \
+	format lock outdated audit
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-16s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -89,9 +91,12 @@ test: $(VENV)/.installed ## Run every test: in-process tests against PostgreSQL,
 	echo "== end-to-end tests through Nginx"; \
 	E2E_ENV_FILE=$$env $(VENV)/bin/pytest tests/e2e tests/scripts
 
-$(VENV)/.installed: tests/e2e/requirements.txt
+# The host's tools (pytest for the e2e tests, the linters), installed from the locks.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed; install your system's venv package (Debian/Ubuntu: python3-venv)." >&2; exit 1; }
-	@$(VENV)/bin/pip install --quiet --disable-pip-version-check -r tests/e2e/requirements.txt
+	@echo "Installing the development tools into $(VENV) (from the locks)..."
+	@$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
+		-r requirements.txt -r requirements-dev.txt
 	@touch $@
 
 logs: ## Follow the logs of every service
@@ -105,3 +110,68 @@ shell: ## Open a Django shell in the web container
 
 createsuperuser: ## Create an admin user (interactive)
 	@$(COMPOSE) exec web python manage.py createsuperuser
+
+# ---- Code quality ---------------------------------------------------------------------------
+# Settings refuse to load without secrets; the linters that import them get throwaway values.
+LINT_ENV := SECRET_KEY=lint-only-not-a-secret JWT_SIGNING_KEY=lint-only-not-a-secret-lint-only-not-a-secret \
+	DATABASE_URL=postgres://lint@localhost/lint
+SHELL_SCRIPTS := .ci/run db/create-app-role.sh nginx/entrypoint.d/40-server-names.sh
+
+lint: lint-python lint-types lint-docker lint-shell lint-compose lint-workflows lint-migrations lint-nginx ## Run every check CI runs (each step says what failed)
+	@$(COMPOSE_LINT) down --remove-orphans >/dev/null 2>&1
+	@echo "lint: all checks passed"
+
+lint-python: $(VENV)/.installed
+	@echo "== ruff: lint and format check"
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+
+lint-types: $(VENV)/.installed
+	@echo "== mypy (strict, django-stubs + djangorestframework-stubs)"
+	@$(LINT_ENV) $(VENV)/bin/mypy
+
+lint-docker: $(VENV)/.installed
+	@echo "== hadolint: Dockerfile"
+	@$(VENV)/bin/hadolint Dockerfile
+
+lint-shell: $(VENV)/.installed
+	@echo "== shellcheck: $(SHELL_SCRIPTS)"
+	@$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
+
+lint-compose:
+	@echo "== docker compose config: docker-compose.yml"
+	@$(COMPOSE_LINT) config --quiet
+
+lint-workflows: $(VENV)/.installed
+	@echo "== check-jsonschema: .github/workflows and dependabot.yml"
+	@$(VENV)/bin/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
+	@$(VENV)/bin/check-jsonschema --builtin-schema vendor.dependabot .github/dependabot.yml
+
+lint-migrations:
+	@echo "== makemigrations --check: every model change has its migration"
+	@$(COMPOSE_LINT) run --rm --no-deps -e SECRET_KEY=x -e JWT_SIGNING_KEY=lint-only-not-a-secret-lint-only \
+		migrate python manage.py makemigrations --check --dry-run
+
+lint-nginx: $(CERT_DIR)/local.crt
+	@echo "== nginx -t: the Nginx configuration, rendered as at start"
+	@$(COMPOSE_LINT) build nginx >/dev/null
+	@$(COMPOSE_LINT) run --rm --no-deps nginx nginx -t
+
+# Lint without touching your .env or your stack: .env.example's values, the test project's images.
+COMPOSE_LINT := COMPOSE_PROJECT_NAME=$(TEST_PROJECT) docker compose --env-file .env.example
+
+format: $(VENV)/.installed ## Fix what can be fixed: ruff's lint fixes and formatting
+	@$(VENV)/bin/ruff check --fix . && $(VENV)/bin/ruff format .
+
+lock: ## Re-resolve requirements*.in into the hash-pinned locks (in the Python image, with pip-tools)
+	@docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src \
+		$${PYTHON_IMAGE:-python:3.13-slim} sh -c 'python -m venv /tmp/v && /tmp/v/bin/pip install -q pip-tools \
+		&& for f in requirements requirements-dev; do /tmp/v/bin/pip-compile --quiet --generate-hashes \
+		--allow-unsafe --strip-extras --no-header --no-emit-index-url --no-emit-find-links --upgrade \
+		-o $$f.txt $$f.in; done'
+	@echo "requirements.txt and requirements-dev.txt updated; review the diff, then make test."
+
+outdated: $(VENV)/.installed ## List locked packages that have newer releases
+	@$(VENV)/bin/pip list --outdated --disable-pip-version-check
+
+audit: $(VENV)/.installed ## Check the locked packages against known vulnerabilities (pip-audit)
+	@$(VENV)/bin/pip-audit --disable-pip --no-deps -r requirements.txt -r requirements-dev.txt

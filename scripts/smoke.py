@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Smoke-test a running stack from outside, through Nginx, with python3's standard library only.
 
-    SMOKE_PASSWORD=... python3 scripts/smoke.py --base-url https://127.0.0.1:8443 --cacert certs/local.crt --username smoke
+    SMOKE_PASSWORD=... python3 scripts/smoke.py --base-url https://127.0.0.1:8443 \
+        --cacert certs/local.crt --username smoke
 
 Prints one line per check; stops at the first failure with what was expected and what came back.
 The end-to-end tests import `run_checks` and the helpers below.
@@ -70,7 +71,7 @@ def request(
     """Send one request (a JSON body, or raw `data`); any HTTP status comes back as a Reply."""
     if json_body is not None:
         data = json.dumps(json_body).encode()
-    req = urllib.request.Request(base_url.rstrip("/") + path, data=data, method=method)
+    req = urllib.request.Request(base_url.rstrip("/") + path, data=data, method=method)  # noqa: S310  (http/https only)
     req.add_header("Accept", "application/json")
     if json_body is not None:
         req.add_header("Content-Type", "application/json")
@@ -110,8 +111,12 @@ def expect(name: str, reply: Reply, status: int, check: Callable[[Any], bool] | 
 
 def run_checks(base_url: str, username: str, password: str, say: Callable[[str], None] = print) -> None:
     """Run every smoke check in order; raise CheckFailed at the first one that fails."""
-    get = lambda path, **kw: request(base_url, "GET", path, **kw)  # noqa: E731
-    post = lambda path, body, **kw: request(base_url, "POST", path, json_body=body, **kw)  # noqa: E731
+
+    def get(path: str, **kw: Any) -> Reply:
+        return request(base_url, "GET", path, **kw)
+
+    def post(path: str, body: dict[str, Any], **kw: Any) -> Reply:
+        return request(base_url, "POST", path, json_body=body, **kw)
 
     def ok(name: str, reply: Reply, status: int, check: Callable[[Any], bool] | None = None) -> Any:
         data = expect(name, reply, status, check)
@@ -119,18 +124,29 @@ def run_checks(base_url: str, username: str, password: str, say: Callable[[str],
         return data
 
     ok("health", get("/api/health/"), 200, lambda d: d["status"] == "ok")
-    pair = ok("token: obtain a pair", post("/api/token/", {"username": username, "password": password}), 200,
-              lambda d: bool(d.get("access")) and bool(d.get("refresh")))
+    pair = ok(
+        "token: obtain a pair",
+        post("/api/token/", {"username": username, "password": password}),
+        200,
+        lambda d: bool(d.get("access")) and bool(d.get("refresh")),
+    )
     access, refresh = pair["access"], pair["refresh"]
-    ok("me: with the access token", get("/api/me/", headers=bearer(access)), 200,
-       lambda d: d["username"] == username)
+    ok("me: with the access token", get("/api/me/", headers=bearer(access)), 200, lambda d: d["username"] == username)
     ok("me: without a token", get("/api/me/"), 401)
     ok("me: with a garbage token", get("/api/me/", headers=bearer("not-a-jwt")), 401)
     ok("me: with a tampered token", get("/api/me/", headers=bearer(tamper(access))), 401)
-    renewed = ok("token: refresh rotates the pair", post("/api/token/refresh/", {"refresh": refresh}), 200,
-                 lambda d: bool(d.get("access")) and d.get("refresh") not in (None, refresh))
-    ok("me: with the refreshed access token", get("/api/me/", headers=bearer(renewed["access"])), 200,
-       lambda d: d["username"] == username)
+    renewed = ok(
+        "token: refresh rotates the pair",
+        post("/api/token/refresh/", {"refresh": refresh}),
+        200,
+        lambda d: bool(d.get("access")) and d.get("refresh") not in (None, refresh),
+    )
+    ok(
+        "me: with the refreshed access token",
+        get("/api/me/", headers=bearer(renewed["access"])),
+        200,
+        lambda d: d["username"] == username,
+    )
     ok("token: a spent refresh token is refused", post("/api/token/refresh/", {"refresh": refresh}), 401)
     ok("token: logout", post("/api/token/blacklist/", {"refresh": renewed["refresh"]}), 200)
     ok("token: refresh after logout is refused", post("/api/token/refresh/", {"refresh": renewed["refresh"]}), 401)

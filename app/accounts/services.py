@@ -64,7 +64,8 @@ def refresh_token_rotate(*, raw_refresh: str) -> dict[str, str]:
     PostgreSQL lets exactly one insert commit and the others fail.
     """
     try:
-        token = RefreshToken(raw_refresh)  # signature, type, expiry, and the blacklist (fast path)
+        # Signature, type, expiry, and the blacklist (fast path). SimpleJWT's hint says Token; it takes str.
+        token = RefreshToken(raw_refresh)  # type: ignore[arg-type]
     except TokenError as exc:
         raise InvalidToken(str(exc)) from exc
     user = _active_user_for(token)

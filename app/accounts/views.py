@@ -1,3 +1,5 @@
+from typing import cast
+
 from django.conf import settings
 from django.db import IntegrityError
 from drf_spectacular.utils import extend_schema
@@ -8,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts.models import User
 from accounts.serializers import MeSerializer, PasswordChangeSerializer, RegisterSerializer
 from accounts.services import user_password_change, user_register, user_update
 
@@ -24,7 +27,7 @@ class MeView(APIView):
         serializer = MeSerializer(request.user, data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         try:
-            user = user_update(user=request.user, data=serializer.validated_data)
+            user = user_update(user=cast(User, request.user), data=serializer.validated_data)
         except IntegrityError:  # a concurrent request took the email between check and save
             raise ValidationError({"email": ["A user with this email already exists."]}) from None
         return Response(MeSerializer(user).data)
@@ -57,5 +60,5 @@ class PasswordChangeView(APIView):
     def post(self, request: Request) -> Response:
         serializer = PasswordChangeSerializer(data=request.data, context={"request": request})
         serializer.is_valid(raise_exception=True)
-        user_password_change(user=request.user, new_password=serializer.validated_data["new_password"])
+        user_password_change(user=cast(User, request.user), new_password=serializer.validated_data["new_password"])
         return Response(status=status.HTTP_204_NO_CONTENT)

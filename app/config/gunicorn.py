@@ -45,6 +45,6 @@ loglevel = os.getenv("GUNICORN_LOG_LEVEL", "info")
 logger_class = "config.gunicorn_logging.JsonLogger"
 
 # The worker heartbeat file lives in memory, not on the container's overlay filesystem.
-worker_tmp_dir = "/dev/shm"
+worker_tmp_dir = "/dev/shm"  # noqa: S108  (a per-container tmpfs, not a shared /tmp)
 # Gunicorn 27 opens a control socket in $HOME by default; nothing here uses it.
 control_socket_disable = True

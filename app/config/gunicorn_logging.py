@@ -10,7 +10,8 @@ from gunicorn.glogging import Logger
 from core.logging import JsonFormatter
 
 
-class JsonLogger(Logger):
+# gunicorn ships no type hints, so its Logger is Any to mypy.
+class JsonLogger(Logger):  # type: ignore[misc]
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)
         for handler in self.error_log.handlers:

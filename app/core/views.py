@@ -7,7 +7,6 @@ from rest_framework.views import APIView
 
 from core.selectors import database_is_available
 
-
 HEALTH_SCHEMA = inline_serializer(
     "Health", fields={"status": serializers.CharField(), "database": serializers.CharField()}
 )

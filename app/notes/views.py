@@ -1,7 +1,13 @@
+from __future__ import annotations
+
+from typing import cast
+
 from django.db.models import QuerySet
 from rest_framework import viewsets
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.serializers import BaseSerializer
 
+from accounts.models import User
 from notes.models import Note
 from notes.permissions import IsOwner
 from notes.selectors import note_list
@@ -20,7 +26,7 @@ class NoteViewSet(viewsets.ModelViewSet):
     def get_queryset(self) -> QuerySet[Note]:
         if getattr(self, "swagger_fake_view", False):  # schema generation: no signed-in user
             return Note.objects.none()
-        return note_list(owner=self.request.user)
+        return note_list(owner=cast(User, self.request.user))  # IsAuthenticated ran first
 
-    def perform_create(self, serializer: NoteSerializer) -> None:
+    def perform_create(self, serializer: BaseSerializer[Note]) -> None:
         serializer.save(owner=self.request.user)

@@ -39,9 +39,7 @@ def test_register_applies_djangos_password_validators(api_client: APIClient, pas
     assert "password" in response.json()["fields"]
 
 
-@pytest.mark.parametrize(
-    ("field", "value"), [("username", "alice"), ("email", "ALICE@example.com")]
-)
+@pytest.mark.parametrize(("field", "value"), [("username", "alice"), ("email", "ALICE@example.com")])
 def test_register_refuses_a_taken_username_or_email_with_a_field_error(
     api_client: APIClient, user: User, field: str, value: str
 ) -> None:

@@ -27,7 +27,10 @@ def test_an_unknown_api_path_is_a_json_404_even_with_debug_on(api_client: APICli
 @pytest.mark.django_db
 @pytest.mark.parametrize("debug", [False, True])
 def test_an_uncaught_exception_is_a_json_500_without_a_trace(api_client: APIClient, debug: bool) -> None:
-    with override_settings(DEBUG=debug), mock.patch("core.views.database_is_available", side_effect=RuntimeError("boom /secret/path")):
+    with (
+        override_settings(DEBUG=debug),
+        mock.patch("core.views.database_is_available", side_effect=RuntimeError("boom /secret/path")),
+    ):
         response = api_client.get("/api/health/")
 
     assert_error_shape(response, 500, "server_error")

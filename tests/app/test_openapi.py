@@ -49,7 +49,9 @@ def test_bearer_authentication_is_described() -> None:
     document = schema()
 
     assert document["components"]["securitySchemes"]["jwtAuth"] == {
-        "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
     }
     assert {"jwtAuth": []} in document["paths"]["/api/me/"]["get"]["security"]
 

@@ -24,8 +24,7 @@ def test_sign_in_attempts_are_throttled_per_address_with_retry_after(
     api_client: APIClient, tight_throttle: None
 ) -> None:
     statuses = [
-        api_client.post("/api/token/", {"username": "x", "password": "y"}, format="json").status_code
-        for _ in range(4)
+        api_client.post("/api/token/", {"username": "x", "password": "y"}, format="json").status_code for _ in range(4)
     ]
     other_address = api_client.post(
         "/api/token/", {"username": "x", "password": "y"}, format="json", REMOTE_ADDR="198.51.100.7"
@@ -44,11 +43,16 @@ def test_the_throttle_counts_the_address_nginx_wrote_not_a_client_supplied_one(
 ) -> None:
     """Nginx overwrites X-Forwarded-For with the peer address, so its last entry is the client."""
     for n in range(3):
-        api_client.post("/api/token/", {"username": "x", "password": "y"}, format="json",
-                        HTTP_X_FORWARDED_FOR=f"203.0.113.{n}, 192.0.2.1")
+        api_client.post(
+            "/api/token/",
+            {"username": "x", "password": "y"},
+            format="json",
+            HTTP_X_FORWARDED_FOR=f"203.0.113.{n}, 192.0.2.1",
+        )
 
-    response = api_client.post("/api/token/", {"username": "x", "password": "y"}, format="json",
-                               HTTP_X_FORWARDED_FOR="203.0.113.99, 192.0.2.1")
+    response = api_client.post(
+        "/api/token/", {"username": "x", "password": "y"}, format="json", HTTP_X_FORWARDED_FOR="203.0.113.99, 192.0.2.1"
+    )
 
     assert response.status_code == 429
 
@@ -93,8 +97,12 @@ def test_a_failed_login_is_logged_with_the_client_address_and_no_password(
     api_client: APIClient, user: User, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="accounts.security"):
-        api_client.post("/api/token/", {"username": "alice", "password": "hunter2-secret"}, format="json",
-                        HTTP_X_FORWARDED_FOR="198.51.100.23")
+        api_client.post(
+            "/api/token/",
+            {"username": "alice", "password": "hunter2-secret"},
+            format="json",
+            HTTP_X_FORWARDED_FOR="198.51.100.23",
+        )
 
     record = next(r for r in caplog.records if r.getMessage() == "login failed")
     assert (record.username, record.client) == ("alice", "198.51.100.23")  # type: ignore[attr-defined]

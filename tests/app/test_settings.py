@@ -150,8 +150,9 @@ def test_the_database_password_can_live_apart_from_the_url() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATABASE_PASSWORD")} | VALID_ENV
     env["DATABASE_PASSWORD"] = "from-its-own-variable"
 
-    result = subprocess.run([sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
 
     assert result.stdout.strip() == "from-its-own-variable"
 

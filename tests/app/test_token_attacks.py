@@ -16,8 +16,13 @@ from accounts.models import User
 KEY = settings.SIMPLE_JWT["SIGNING_KEY"]
 # The codes SimpleJWT and DRF give a refused credential.
 REFUSAL_CODES = {
-    "token_not_valid", "bad_authorization_header", "not_authenticated", "authentication_failed",
-    "user_not_found", "user_inactive", "password_changed",
+    "token_not_valid",
+    "bad_authorization_header",
+    "not_authenticated",
+    "authentication_failed",
+    "user_not_found",
+    "user_inactive",
+    "password_changed",
 }
 
 
@@ -29,7 +34,11 @@ def claims(user: User, **overrides: Any) -> dict[str, Any]:
     """Claims of a valid access token for the user, with overrides (None removes a claim)."""
     now = int(time.time())
     base = {
-        "token_type": "access", "exp": now + 300, "iat": now, "jti": "j" * 32, "user_id": str(user.pk),
+        "token_type": "access",
+        "exp": now + 300,
+        "iat": now,
+        "jti": "j" * 32,
+        "user_id": str(user.pk),
         "hash_password": get_md5_hash_password(user.password),
     }
     base.update(overrides)
@@ -139,9 +148,7 @@ def test_a_lower_case_scheme_is_not_accepted(api_client: APIClient, tokens: dict
 
 
 @pytest.mark.parametrize("parameter", ["token", "access_token", "jwt", "access"])
-def test_a_token_in_the_query_string_is_ignored(
-    api_client: APIClient, tokens: dict[str, str], parameter: str
-) -> None:
+def test_a_token_in_the_query_string_is_ignored(api_client: APIClient, tokens: dict[str, str], parameter: str) -> None:
     assert_refused(api_client.get(f"/api/me/?{parameter}={tokens['access']}"))
 
 

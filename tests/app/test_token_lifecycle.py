@@ -46,9 +46,7 @@ def test_logout_blacklists_the_refresh_token(api_client: APIClient, tokens: dict
     assert refresh(api_client, tokens["refresh"]).status_code == 401
 
 
-def test_refresh_for_a_deleted_user_is_401_not_500(
-    api_client: APIClient, user: User, tokens: dict[str, str]
-) -> None:
+def test_refresh_for_a_deleted_user_is_401_not_500(api_client: APIClient, user: User, tokens: dict[str, str]) -> None:
     user.delete()
 
     response = refresh(api_client, tokens["refresh"])

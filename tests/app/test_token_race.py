@@ -17,9 +17,11 @@ PARALLEL = 20
 @pytest.mark.django_db(transaction=True)
 def test_twenty_parallel_refreshes_of_one_token_yield_exactly_one_pair() -> None:
     User.objects.create_user(username="racer", password="correct horse battery staple")
-    pair = APIClient().post(
-        "/api/token/", {"username": "racer", "password": "correct horse battery staple"}, format="json"
-    ).json()
+    pair = (
+        APIClient()
+        .post("/api/token/", {"username": "racer", "password": "correct horse battery staple"}, format="json")
+        .json()
+    )
     start = threading.Barrier(PARALLEL)
     statuses: list[int] = []
 

@@ -46,9 +46,7 @@ def test_an_access_token_cannot_be_used_to_refresh(api_client: APIClient, tokens
     assert response.status_code == 401
 
 
-def test_verify_accepts_a_valid_token_and_refuses_a_forged_one(
-    api_client: APIClient, tokens: dict[str, str]
-) -> None:
+def test_verify_accepts_a_valid_token_and_refuses_a_forged_one(api_client: APIClient, tokens: dict[str, str]) -> None:
     header, payload, signature = tokens["access"].split(".")
     forged = f"{header}.{payload}.{signature[::-1]}"
 

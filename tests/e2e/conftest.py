@@ -36,7 +36,11 @@ def compose(env_file: str) -> Compose:
     def run(*args: str, check: bool = True, stdin: str | None = None, timeout: float = 600):
         result = subprocess.run(
             ["docker", "compose", "--env-file", env_file, *args],
-            cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=timeout,
+            cwd=ROOT,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
         )
         if check and result.returncode != 0:
             pytest.fail(f"docker compose {' '.join(args)} exited {result.returncode}:\n{result.stderr}")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 import smoke
 from stack import Compose, login
 
@@ -59,9 +60,7 @@ def test_a_token_signed_like_ours_is_accepted(base_url: str, pair: dict[str, str
     assert me(base_url, token).status == 200
 
 
-@pytest.mark.parametrize(
-    ("alg", "digest"), [("HS512", hashlib.sha512), ("HS384", hashlib.sha384)]
-)
+@pytest.mark.parametrize(("alg", "digest"), [("HS512", hashlib.sha512), ("HS384", hashlib.sha384)])
 def test_the_right_key_with_another_algorithm_is_refused(
     base_url: str, pair: dict[str, str], signing_key: bytes, alg: str, digest: Any
 ) -> None:
@@ -89,17 +88,16 @@ def test_a_token_in_the_query_string_is_ignored(base_url: str, pair: dict[str, s
     assert_refused(smoke.request(base_url, "GET", f"/api/me/?token={pair['access']}"))
 
 
-def test_twenty_parallel_refreshes_of_one_token_yield_exactly_one_pair(
-    base_url: str, pair: dict[str, str]
-) -> None:
+def test_twenty_parallel_refreshes_of_one_token_yield_exactly_one_pair(base_url: str, pair: dict[str, str]) -> None:
     start = threading.Barrier(20)
     statuses: list[int] = []
     time.sleep(4)  # a full burst allowance at Nginx's sign-in rate limit for the 20 at once
 
     def spend() -> None:
         start.wait()
-        statuses.append(smoke.request(base_url, "POST", "/api/token/refresh/",
-                                      json_body={"refresh": pair["refresh"]}).status)
+        statuses.append(
+            smoke.request(base_url, "POST", "/api/token/refresh/", json_body={"refresh": pair["refresh"]}).status
+        )
 
     threads = [threading.Thread(target=spend) for _ in range(20)]
     for thread in threads:
@@ -123,12 +121,15 @@ def test_unknown_user_and_wrong_password_look_the_same(base_url: str, e2e_user: 
 
 def test_register_sign_in_and_own_a_note(base_url: str) -> None:
     username, password = f"new-{secrets.token_hex(4)}", "a long unusual passphrase"
-    registered = smoke.request(base_url, "POST", "/api/auth/register/", json_body={
-        "username": username, "email": f"{username}@example.com", "password": password})
+    registered = smoke.request(
+        base_url,
+        "POST",
+        "/api/auth/register/",
+        json_body={"username": username, "email": f"{username}@example.com", "password": password},
+    )
     access = login(base_url, username, password).json()["access"]
 
-    created = smoke.request(base_url, "POST", "/api/notes/", json_body={"title": "hello"},
-                            headers=smoke.bearer(access))
+    created = smoke.request(base_url, "POST", "/api/notes/", json_body={"title": "hello"}, headers=smoke.bearer(access))
     listed = smoke.request(base_url, "GET", "/api/notes/", headers=smoke.bearer(access))
 
     assert (registered.status, created.status) == (201, 201)

@@ -13,7 +13,9 @@ def test_the_migrate_job_stops_on_a_missing_secret_key_with_one_line(compose: Co
 
 
 def test_django_refuses_to_start_without_secret_key(compose: Compose) -> None:
-    result = compose("run", "--rm", "--no-deps", "-e", "SECRET_KEY=", "web", "python", "manage.py", "check", check=False)
+    result = compose(
+        "run", "--rm", "--no-deps", "-e", "SECRET_KEY=", "web", "python", "manage.py", "check", check=False
+    )
 
     assert result.returncode != 0
     assert "SECRET_KEY is not set" in result.stderr

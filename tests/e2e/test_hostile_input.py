@@ -6,12 +6,23 @@ import time
 from collections.abc import Iterator
 
 import pytest
+
 import smoke
 from stack import Compose
 
 # Strings that would betray internals: a stack trace, a path, SQL, a setting name.
-LEAKS = ("Traceback", 'File "', "/app/", "/opt/venv", "site-packages", "SELECT ", "psycopg", "SECRET_KEY",
-         "DATABASE_URL", "django.")
+LEAKS = (
+    "Traceback",
+    'File "',
+    "/app/",
+    "/opt/venv",
+    "site-packages",
+    "SELECT ",
+    "psycopg",
+    "SECRET_KEY",
+    "DATABASE_URL",
+    "django.",
+)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -27,7 +38,7 @@ def worker_pids(compose: Compose) -> set[str]:
     lines = [line.split() for line in compose("top", "web").stdout.splitlines() if line.strip()]
     header = next(i for i, fields in enumerate(lines) if "PID" in fields)
     column = lines[header].index("PID")
-    return {fields[column] for fields in lines[header + 1:] if len(fields) > column}
+    return {fields[column] for fields in lines[header + 1 :] if len(fields) > column}
 
 
 def paced() -> None:
@@ -74,8 +85,11 @@ def test_json_that_is_not_an_object(base_url: str, body: bytes) -> None:
 
 @pytest.mark.parametrize(
     ("content_type", "body"),
-    [("text/plain", b"username=a&password=b"), ("application/xml", b"<credentials><username>a</username></credentials>"),
-     ("application/x-www-form-urlencoded", b"username=a&password=b")],
+    [
+        ("text/plain", b"username=a&password=b"),
+        ("application/xml", b"<credentials><username>a</username></credentials>"),
+        ("application/x-www-form-urlencoded", b"username=a&password=b"),
+    ],
 )
 def test_bodies_that_are_not_json_are_415(base_url: str, content_type: str, body: bytes) -> None:
     assert_clean_4xx(token(base_url, body, content_type), 415)
@@ -106,10 +120,12 @@ def test_150_headers(base_url: str) -> None:
 def send_raw(base_url: str, request: bytes) -> bytes:
     """Send bytes over TLS exactly as given; return what comes back first."""
     port = int(base_url.rsplit(":", 1)[1])
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        with smoke.tls_context().wrap_socket(sock, server_hostname="localhost") as tls:
-            tls.sendall(request)
-            return tls.recv(65536)
+    with (
+        socket.create_connection(("127.0.0.1", port), timeout=10) as sock,
+        smoke.tls_context().wrap_socket(sock, server_hostname="localhost") as tls,
+    ):
+        tls.sendall(request)
+        return tls.recv(65536)
 
 
 def test_content_length_together_with_chunked_transfer_encoding(base_url: str) -> None:
@@ -117,7 +133,9 @@ def test_content_length_together_with_chunked_transfer_encoding(base_url: str) -
     request = (
         b"POST /api/token/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         b"Content-Length: 4\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
-        + f"{len(body):x}\r\n".encode() + body + b"\r\n0\r\n\r\n"
+        + f"{len(body):x}\r\n".encode()
+        + body
+        + b"\r\n0\r\n\r\n"
     )
 
     status = int(send_raw(base_url, request).split(b" ", 2)[1])

@@ -6,14 +6,13 @@ import time
 from collections.abc import Callable
 
 import pytest
+
 import smoke
 from stack import ROOT_MAKE, Compose, login
 
 
 def make(target: str, env_file: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*ROOT_MAKE, target, f"ENV_FILE={env_file}"], capture_output=True, text=True, timeout=900
-    )
+    return subprocess.run([*ROOT_MAKE, target, f"ENV_FILE={env_file}"], capture_output=True, text=True, timeout=900)
 
 
 def container_id(compose: Compose, service: str) -> str:
@@ -61,9 +60,7 @@ def test_make_up_twice_is_harmless(env_file: str, compose: Compose) -> None:
     assert {service: container_id(compose, service) for service in before} == before
 
 
-def test_make_down_then_up_keeps_the_users(
-    env_file: str, base_url: str, make_user: Callable[[str], str]
-) -> None:
+def test_make_down_then_up_keeps_the_users(env_file: str, base_url: str, make_user: Callable[[str], str]) -> None:
     password = make_user("survivor")
 
     down, up = make("down", env_file), make("up", env_file)
@@ -84,7 +81,7 @@ def test_every_long_running_service_is_healthy(compose: Compose, service: str) -
 
 def front_address(container: str) -> str:
     """The container's address on the stack's front network (where Nginx reaches web)."""
-    template = '{{range $name, $net := .NetworkSettings.Networks}}{{$name}}={{$net.IPAddress}} {{end}}'
+    template = "{{range $name, $net := .NetworkSettings.Networks}}{{$name}}={{$net.IPAddress}} {{end}}"
     pairs = subprocess.run(["docker", "inspect", "-f", template, container], capture_output=True, text=True)
     return next(p.split("=")[1] for p in pairs.stdout.split() if p.split("=")[0].endswith("_front"))
 

@@ -11,7 +11,7 @@ from stack import Compose
 def hashed_admin_css(base_url: str) -> str:
     """Return the hashed URL of the admin's base.css, as the login page links it."""
     page = smoke.request(base_url, "GET", "/admin/login/").body.decode()
-    match = re.search(r'/static/admin/css/base\.[0-9a-f]{12}\.css', page)
+    match = re.search(r"/static/admin/css/base\.[0-9a-f]{12}\.css", page)
     assert match, "the admin login page links no hashed base.css"
     return match.group(0)
 

@@ -45,8 +45,19 @@ def test_the_admin_login_works_through_the_proxy(base_url: str, compose: Compose
     """Host (with its port) and CSRF survive the proxy: the classic 403 behind Nginx does not happen."""
     username, password = f"admin-{secrets.token_hex(4)}", secrets.token_urlsafe(18)
     compose(
-        "exec", "-T", "-e", f"DJANGO_SUPERUSER_PASSWORD={password}", "web",
-        "python", "manage.py", "createsuperuser", "--noinput", "--username", username, "--email", f"{username}@example.com",
+        "exec",
+        "-T",
+        "-e",
+        f"DJANGO_SUPERUSER_PASSWORD={password}",
+        "web",
+        "python",
+        "manage.py",
+        "createsuperuser",
+        "--noinput",
+        "--username",
+        username,
+        "--email",
+        f"{username}@example.com",
     )
     jar = http.cookiejar.CookieJar()
     browser = urllib.request.build_opener(

@@ -28,7 +28,8 @@ def env_file(tmp_path: Path, port: int) -> Path:
 def check_port(env: Path, running_nginx: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "check_port.py"), str(env), running_nginx],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
 
 
@@ -58,7 +59,9 @@ def test_make_up_stops_on_a_busy_port_before_building_anything(tmp_path: Path, b
 
     result = subprocess.run(
         ["make", "--no-print-directory", "-C", str(ROOT), "up", f"ENV_FILE={env}"],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
     assert result.returncode != 0

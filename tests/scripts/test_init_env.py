@@ -14,7 +14,9 @@ def init_env(path: Path, *sets: str) -> subprocess.CompletedProcess[str]:
     args = [arg for name_value in sets for arg in ("--set", name_value)]
     return subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "init_env.py"), *args, str(path)],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     )
 
 

@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand
 logger = logging.getLogger(__name__)
 
 # Touched every loop; the scheduler service's healthcheck reads its age.
-HEARTBEAT = Path("/tmp/scheduler-heartbeat")
+HEARTBEAT = Path("/tmp/scheduler-heartbeat")  # noqa: S108  (the container's own tmpfs)
 
 
 class Command(BaseCommand):
