@@ -36,9 +36,10 @@ up: $(ENV_FILE) $(CERT_DIR)/local.crt ## Build and start the stack, wait until e
 
 certs: $(CERT_DIR)/local.crt ## Create a self-signed certificate for localhost in certs/ (once; make up runs it)
 
+# openssl runs in the web image; any env file names that image (.env.example before `make up`).
 $(CERT_DIR)/local.crt:
 	@mkdir -p $(CERT_DIR) && chmod 700 $(CERT_DIR)
-	@$(COMPOSE) run --rm --no-deps --user "$$(id -u):$$(id -g)" --volume "$(CURDIR)/$(CERT_DIR):/certs" \
+	@docker compose --env-file $(firstword $(wildcard $(ENV_FILE)) .env.example) run --rm --no-deps --user "$$(id -u):$$(id -g)" --volume "$(CURDIR)/$(CERT_DIR):/certs" \
 		--entrypoint openssl migrate req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 		-days 825 -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
 		-keyout /certs/local.key -out /certs/local.crt

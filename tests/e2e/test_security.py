@@ -45,6 +45,7 @@ def test_tls_1_2_and_1_3_are_offered(base_url: str, version: ssl.TLSVersion) -> 
     assert tls_handshake(base_url, version) == version.name.replace("_", ".")
 
 
+@pytest.mark.filterwarnings("ignore:ssl.TLSVersion.TLSv1:DeprecationWarning")  # offered on purpose
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1])
 def test_tls_1_0_and_1_1_are_refused(base_url: str, version: ssl.TLSVersion) -> None:
     with pytest.raises(ssl.SSLError):
