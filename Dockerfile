@@ -59,3 +59,11 @@ RUN ln -s /app /src/app
 WORKDIR /src
 USER 10001:10001
 CMD ["pytest", "tests/app"]
+
+# ---- tlsscan: testssl.sh, for the TLS test in `make test` only --------------------------------
+FROM ${PYTHON_IMAGE} AS tlsscan
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends testssl.sh \
+ && rm -rf /var/lib/apt/lists/*
+USER 10001:10001
+ENTRYPOINT ["testssl"]
