@@ -62,6 +62,9 @@ CMD ["pytest", "tests/app"]
 
 # ---- tlsscan: testssl.sh, for the TLS test in `make test` only --------------------------------
 FROM ${PYTHON_IMAGE} AS tlsscan
+# Unpinned on purpose: the version available differs by Debian release (the base image decides),
+# and this image only ever tests; it ships nowhere.
+# hadolint ignore=DL3008
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends testssl.sh \
  && rm -rf /var/lib/apt/lists/*
