@@ -70,3 +70,13 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 USER 10001:10001
 ENTRYPOINT ["testssl"]
+
+# ---- bench: wrk, the HTTP load generator for `make bench` -------------------------------------
+FROM ${PYTHON_IMAGE} AS bench
+# Unpinned on purpose, as for tlsscan: a tool image that ships nowhere.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk \
+ && rm -rf /var/lib/apt/lists/*
+USER 10001:10001
+ENTRYPOINT ["wrk"]

@@ -13,7 +13,7 @@ SMOKE_USER ?= smoke
 # `make test` brings up its own stack under this name, beside any stack you run.
 TEST_PROJECT ?= $(shell basename "$(CURDIR)" | tr -cd 'a-z0-9_-')-test
 
-.PHONY: help up down clean certs migrate makemigrations collectstatic smoke test logs ps shell createsuperuser \
+.PHONY: help up down clean certs migrate makemigrations collectstatic smoke test bench logs ps shell createsuperuser \
 	lint lint-python lint-types lint-docker lint-shell lint-compose lint-migrations lint-nginx lint-workflows \
 	format lock outdated audit
 
@@ -93,6 +93,9 @@ test: $(VENV)/.installed ## Run every test: in-process tests against PostgreSQL,
 	E2E_ENV_FILE=$$env $(VENV)/bin/pytest tests/e2e tests/scripts
 
 # The host's tools (pytest for the e2e tests, the linters), installed from the locks.
+bench: ## Load the running stack through Nginx with wrk; print requests/s and latency (bench-results/)
+	@$(PYTHON) scripts/bench.py --env-file $(ENV_FILE)
+
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed; install your system's venv package (Debian/Ubuntu: python3-venv)." >&2; exit 1; }
 	@echo "Installing the development tools into $(VENV) (from the locks)..."
