@@ -135,6 +135,14 @@ CORS_URLS_REGEX = r"^/api/.*$"
 # AUTHENTICATION
 # ------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# The first hasher hashes new passwords; the others still verify older hashes, which Django
+# re-hashes with the first one at the next successful login.
+# https://docs.djangoproject.com/en/5.2/topics/auth/passwords/#using-argon2-with-django
+PASSWORD_HASHERS = [
+    "accounts.hashers.OwaspArgon2idPasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+]
 # https://docs.djangoproject.com/en/5.2/topics/auth/passwords/#password-validation
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -19,16 +19,30 @@ def container_id(compose: Compose, service: str) -> str:
     return compose("ps", "-q", service).stdout.strip()
 
 
+def with_legacy_hash(compose: Compose, username: str, password: str) -> None:
+    """Store the user's password as Django's PBKDF2 (1,000,000 iterations), as an older install would."""
+    code = (
+        "import sys, django; django.setup(); from django.contrib.auth.hashers import make_password; "
+        "from accounts.models import User; "
+        "User.objects.filter(username=sys.argv[1]).update(password=make_password(sys.argv[2], hasher='pbkdf2_sha256'))"
+    )
+    compose("exec", "-T", "web", "python", "-c", code, username, password)
+
+
 def test_stopping_web_exits_0_and_finishes_requests_in_flight(
-    base_url: str, compose: Compose, e2e_user: tuple[str, str]
+    base_url: str, compose: Compose, make_user: Callable[[str], str]
 ) -> None:
-    # A login hashes the password for a good fraction of a second: long enough to be caught in flight.
+    # A first login against a legacy PBKDF2 hash takes a good fraction of a second (it verifies, then
+    # re-hashes with Argon2id): long enough to be caught in flight. It also proves old hashes sign in.
+    users = [(f"inflight-{n}", make_user(f"inflight-{n}")) for n in range(2)]
+    for username, password in users:
+        with_legacy_hash(compose, username, password)
     replies: list[tuple[int, float]] = []
 
-    def sign_in() -> None:
-        replies.append((login(base_url, *e2e_user).status, time.monotonic()))
+    def sign_in(username: str, password: str) -> None:
+        replies.append((login(base_url, username, password).status, time.monotonic()))
 
-    clients = [threading.Thread(target=sign_in) for _ in range(2)]
+    clients = [threading.Thread(target=sign_in, args=user) for user in users]
     for client in clients:
         client.start()
     time.sleep(0.1)
