@@ -78,5 +78,7 @@ FROM ${PYTHON_IMAGE} AS bench
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk \
  && rm -rf /var/lib/apt/lists/*
+# Lua scripts for the POST scenarios (sign-in, token refresh and verify).
+COPY scripts/wrk/ /wrk/
 USER 10001:10001
 ENTRYPOINT ["wrk"]

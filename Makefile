@@ -93,7 +93,7 @@ test: $(VENV)/.installed ## Run every test: in-process tests against PostgreSQL,
 	E2E_ENV_FILE=$$env $(VENV)/bin/pytest tests/e2e tests/scripts
 
 # The host's tools (pytest for the e2e tests, the linters), installed from the locks.
-bench: ## Load the running stack through Nginx with wrk; print requests/s and latency (bench-results/)
+bench: ## Load the running stack through Nginx with wrk, with baselines and bars (bench-results/)
 	@$(PYTHON) scripts/bench.py --env-file $(ENV_FILE)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 """Load the running stack through Nginx's published HTTPS port with wrk, and report.
 
-    python3 scripts/bench.py --env-file .env [--duration 10] [--connections 32]
+    python3 scripts/bench.py --env-file .env [--duration 6] [--connections 32] [--soak 100000]
 
-Each scenario runs wrk (in the `bench` image, on the host's network) for a fixed time, then
-requests/s, p50/p90/p99 latency and errors are printed as a table and saved under bench-results/
-as JSON and Markdown. Stdlib only; `make bench` runs it.
+Each scenario runs wrk (the `bench` image, on the host's network, to 127.0.0.1 only) for a fixed
+time. The stack's own scenarios go through its Nginx; the baselines (a bare WSGI app, runserver,
+a naive setup, the stack with its sign-in limits lifted or with PBKDF2) run one at a time in the
+bench-app service behind a second Nginx (bench-nginx) from the same image. Figures, the ratios
+issue 6 sets bars for, and web's worker memory over a soak are printed and saved under
+bench-results/ as JSON and Markdown. Stdlib only; `make bench` runs it.
 """
 
 import argparse
@@ -17,8 +20,10 @@ import secrets
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -34,6 +39,8 @@ class Scenario:
     path: str
     headers: dict[str, str] = field(default_factory=dict)
     connections: int | None = None
+    script: str | None = None  # a Lua script in the bench image's /wrk/
+    env: dict[str, str] = field(default_factory=dict)  # for the script
 
 
 @dataclass
@@ -54,7 +61,7 @@ def to_ms(value: str) -> float:
 
 def parse_wrk(name: str, output: str) -> Result:
     """Read wrk's --latency report."""
-    percentile = dict(re.findall(r"^\s+(50|90|99)%\s+([\d.]+(?:us|ms|s|m))$", output, re.M))
+    percentile = dict(re.findall(r"^\s+(50|90|99)%\s+([\d.]+(?:us|ms|s|m))\s*$", output, re.M))
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors = (sum(map(int, socket_errors.groups())) if socket_errors else 0) + (int(non_2xx[1]) if non_2xx else 0)
@@ -69,101 +76,301 @@ def parse_wrk(name: str, output: str) -> Result:
     )
 
 
-def compose(env_file: str, *args: str, stdin: str | None = None) -> str:
+def compose(env_file: str, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
     result = subprocess.run(
-        ["docker", "compose", "--env-file", env_file, *args], cwd=ROOT, input=stdin, capture_output=True, text=True
+        ["docker", "compose", "--env-file", env_file, *args],
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=os.environ | (env or {}),
     )
     if result.returncode != 0:
         sys.exit(f"error: docker compose {' '.join(args[:3])} failed:\n{result.stderr.strip()}")
     return result.stdout
 
 
-def scenarios(base_url: str, env_file: str) -> list[Scenario]:
-    """The scenarios, with what they need prepared: a hashed static file's name, a signed-in user."""
-    page = smoke.request(base_url, "GET", "/admin/login/", headers={"Accept": "text/html"}).body.decode()
-    static = re.search(r"/static/admin/css/base\.[0-9a-f]{12}\.css", page)
-    if not static:
-        sys.exit("error: the admin login page links no hashed base.css; is the stack up?")
-    password = secrets.token_urlsafe(18)
-    compose(env_file, "exec", "-T", "web", "python", "manage.py", "ensure_user", "bench", stdin=password + "\n")
-    access = smoke.request(
-        base_url, "POST", "/api/token/", json_body={"username": "bench", "password": password}
-    ).json()["access"]
+@dataclass
+class Bench:
+    """What every scenario needs: the env file, the stack's URL, a user and its tokens."""
+
+    env_file: str
+    base_url: str
+    duration: int
+    connections: int
+    static_path: str = ""
+    password: str = ""
+    access: str = ""
+    refresh_tokens: list[str] = field(default_factory=list)
+
+    def compose(self, *args: str, **kwargs: Any) -> str:
+        return compose(self.env_file, *args, **kwargs)
+
+    def prepare(self) -> None:
+        """Find a hashed static file; create the bench user; mint tokens without signing in."""
+        page = smoke.request(self.base_url, "GET", "/admin/login/", headers={"Accept": "text/html"}).body.decode()
+        static = re.search(r"/static/admin/css/base\.[0-9a-f]{12}\.css", page)
+        if not static:
+            sys.exit("error: the admin login page links no hashed base.css; is the stack up?")
+        self.static_path = static.group(0)
+        self.password = secrets.token_urlsafe(18)
+        self.compose("exec", "-T", "web", "python", "manage.py", "ensure_user", "bench", stdin=self.password + "\n")
+        minted = self.compose("exec", "-T", "web", "python", "manage.py", "shell", "-c", MINT_TOKENS)
+        tokens = next(line.split()[1:] for line in minted.splitlines() if line.startswith("TOKENS "))
+        self.access, self.refresh_tokens = tokens[0], tokens[1:]
+
+    def wrk(self, base_url: str, scenario: Scenario) -> str:
+        header_args = [arg for name, value in scenario.headers.items() for arg in ("-H", f"{name}: {value}")]
+        script_args = ["--script", f"/wrk/{scenario.script}"] if scenario.script else []
+        env_args = [arg for name in scenario.env for arg in ("-e", name)]
+        return self.compose(
+            "--profile", "bench", "run", "--rm", *env_args, "bench",
+            "--threads", str(THREADS), "--connections", str(scenario.connections or self.connections),
+            "--duration", f"{self.duration}s", "--timeout", "10s", "--latency",
+            *header_args, *script_args, base_url + scenario.path,
+            env=scenario.env,
+        )  # fmt: skip
+
+    def run(self, base_url: str, scenario: Scenario) -> Result:
+        print(f"  {scenario.name} ({self.duration} s)...", flush=True)
+        return parse_wrk(scenario.name, self.wrk(base_url, scenario))
+
+    def baseline(self, name: str, env: dict[str, str]) -> str:
+        """(Re)start bench-app and bench-nginx with these BENCH_* settings; return their URL."""
+        print(f"starting the {name} baseline...", flush=True)
+        self.compose("--profile", "bench", "up", "--detach", "--wait", "--force-recreate", "--no-deps",
+                     "bench-app", "bench-nginx", env=BASELINE_DEFAULTS | env)  # fmt: skip
+        port = self.compose("--profile", "bench", "port", "bench-nginx", "443").strip().rsplit(":", 1)[-1]
+        return f"https://127.0.0.1:{port}"
+
+    def stop_baselines(self) -> None:
+        self.compose("--profile", "bench", "rm", "--stop", "--force", "bench-app", "bench-nginx")
+
+    def worker_memory(self) -> dict[str, int]:
+        """RSS in KiB of each of web's Gunicorn workers (the master's children), by PID."""
+        container = self.compose("ps", "--quiet", "web").strip()
+        top = subprocess.run(
+            ["docker", "top", container, "-eo", "pid,ppid,rss,args"], capture_output=True, text=True, check=True
+        ).stdout.splitlines()[1:]
+        rows = [line.split(None, 3) for line in top if "gunicorn" in line]
+        pids = {row[0] for row in rows}
+        return {row[0]: int(row[2]) for row in rows if row[1] in pids}
+
+
+THREADS = 2
+# The bench user's tokens, minted in the web container so no sign-in is spent on them.
+MINT_TOKENS = """
+from datetime import timedelta
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+from accounts.models import User
+user = User.objects.get(username="bench")
+access = AccessToken.for_user(user)
+access.set_exp(lifetime=timedelta(minutes=30))  # outlives the run (the default is 5 minutes)
+print("TOKENS", access, *(RefreshToken.for_user(user) for _ in range(64)))
+"""
+# bench-app and bench-nginx as the stack runs, unless a baseline says otherwise.
+BASELINE_DEFAULTS = {
+    "BENCH_APP_COMMAND": "gunicorn --config /app/config/gunicorn.py config.wsgi:application",
+    "BENCH_PASSWORD_HASHER": "argon2",
+    "BENCH_NGINX_AUTH_RATE": "5r/s",
+    "BENCH_NGINX_SITE": "./nginx/templates/default.conf.template",
+}
+LIFTED = {"BENCH_NGINX_AUTH_RATE": "100000r/s"}
+
+
+@dataclass
+class Bar:
+    name: str
+    measured: float
+    target: float
+    higher_is_better: bool = True
+    unit: str = "x"
+
+    @property
+    def met(self) -> bool:
+        return self.measured >= self.target if self.higher_is_better else self.measured < self.target
+
+
+def soak_duration(requests_needed: int, rate: float) -> int:
+    """Seconds of load at `rate` requests/s that serve at least `requests_needed` more (0 if none)."""
+    if requests_needed <= 0 or rate <= 0:
+        return 0
+    return int(1.2 * requests_needed / rate) + 1  # 20% spare: a long run goes slower than a short one
+
+
+def bars(results: dict[str, Result], memory: dict[str, float]) -> list[Bar]:
+    """The bars of issue 6, from one run's results."""
+
+    def rps(name: str) -> float:
+        return results[name].requests_per_second
+
+    me = rps(ME)
     return [
-        Scenario("static file (Nginx)", static.group(0)),
-        Scenario("/api/health/", "/api/health/"),
-        Scenario("/api/me/ (Bearer)", "/api/me/", {"Authorization": f"Bearer {access}"}),
+        Bar("/api/me/ vs the bare WSGI ceiling", me / rps(CEILING), 0.35),
+        Bar("/api/me/ vs runserver", me / rps(RUNSERVER), 2.5),
+        Bar("/api/me/ vs the naive setup", me / rps(NAIVE_ME), 3.0),
+        Bar("static file vs /api/me/", rps(STATIC) / me, 15.0),
+        Bar("sign-in: Argon2id vs PBKDF2", rps(LOGIN) / rps(LOGIN_PBKDF2), 5.0),
+        Bar("/api/me/ p99 during a sign-in flood", results[ME_FLOOD].p99_ms, 60.0, False, " ms"),
+        Bar("web workers' memory growth over the soak", memory["growth_percent"], 10.0, False, " %"),
     ]
 
 
-def run(env_file: str, base_url: str, scenario: Scenario, duration: int, connections: int) -> Result:
-    header_args = [arg for name, value in scenario.headers.items() for arg in ("-H", f"{name}: {value}")]
-    output = compose(
-        env_file,
-        "--profile",
-        "bench",
-        "run",
-        "--rm",
-        "bench",
-        "--threads",
-        "2",
-        "--connections",
-        str(scenario.connections or connections),
-        "--duration",
-        f"{duration}s",
-        "--timeout",
-        "10s",
-        "--latency",
-        *header_args,
-        base_url + scenario.path,
-    )
-    return parse_wrk(scenario.name, output)
+STATIC, HEALTH, ME = "static file (Nginx)", "/api/health/", "/api/me/ (Bearer)"
+FLOOD, ME_FLOOD = "sign-in flood, 8 conn (Nginx limits it)", "/api/me/ during the flood"
+SOAK = "/api/health/ soak (memory)"
+REFRESH, VERIFY = "/api/token/refresh/ (limits lifted)", "/api/token/verify/ (limits lifted)"
+LOGIN, LOGIN_PBKDF2 = "/api/token/ Argon2id, 4 conn (limits lifted)", "/api/token/ PBKDF2, 4 conn (limits lifted)"
+CEILING, RUNSERVER = "ceiling: bare WSGI hello, same Gunicorn + Nginx", "runserver /api/me/"
+NAIVE_ME, NAIVE_STATIC = "naive /api/me/ (1 sync worker)", "naive static file (through Django)"
 
 
-def markdown(results: list[Result], meta: dict[str, str]) -> str:
+def run_all(bench: Bench, soak: int) -> tuple[dict[str, Result], dict[str, float]]:
+    """Every scenario, the stack's first, then each baseline; returns results and memory."""
+    results: dict[str, Result] = {}
+    bearer = {"Authorization": f"Bearer {bench.access}"}
+    sign_in = {"BODY": json.dumps({"username": "bench", "password": bench.password})}
+
+    print("the stack, as configured:", flush=True)
+    memory_before = bench.worker_memory()
+    for scenario in (
+        Scenario(STATIC, bench.static_path),
+        Scenario(HEALTH, "/api/health/"),
+        Scenario(ME, "/api/me/", bearer),
+    ):
+        results[scenario.name] = bench.run(bench.base_url, scenario)
+    flood = Scenario(FLOOD, "/api/token/", connections=8, script="post.lua", env=sign_in)
+    with ThreadPoolExecutor(1) as pool:
+        flooding = pool.submit(bench.run, bench.base_url, flood)
+        time.sleep(1)  # the flood is on before /api/me/ is measured
+        results[ME_FLOOD] = bench.run(bench.base_url, Scenario(ME_FLOOD, "/api/me/", bearer))
+        results[FLOOD] = flooding.result()
+    served = sum(r.requests for name, r in results.items() if name in (HEALTH, ME, ME_FLOOD, FLOOD))
+    seconds = soak_duration(soak - served, results[HEALTH].requests_per_second)
+    if seconds:
+        duration, bench.duration = bench.duration, seconds
+        results[SOAK] = bench.run(bench.base_url, Scenario(SOAK, "/api/health/"))
+        bench.duration = duration
+        served += results[SOAK].requests
+    memory_after = bench.worker_memory()
+    memory = memory_summary(memory_before, memory_after, served)
+
+    try:
+        url = bench.baseline("stack with its sign-in limits lifted", LIFTED)
+        refresh_env = {"REFRESH_TOKENS": " ".join(bench.refresh_tokens), "THREADS": str(THREADS)}
+        verify_env = {"BODY": json.dumps({"token": bench.access})}
+        for scenario in (
+            Scenario(REFRESH, "/api/token/refresh/", script="refresh.lua", env=refresh_env),
+            Scenario(VERIFY, "/api/token/verify/", script="post.lua", env=verify_env),
+            Scenario(LOGIN, "/api/token/", connections=4, script="post.lua", env=sign_in),
+        ):
+            results[scenario.name] = bench.run(url, scenario)
+        # The first PBKDF2 sign-in re-hashes the password with PBKDF2; every later one verifies it.
+        url = bench.baseline("PBKDF2", LIFTED | {"BENCH_PASSWORD_HASHER": "pbkdf2"})
+        smoke.request(url, "POST", "/api/token/", json_body={"username": "bench", "password": bench.password})
+        results[LOGIN_PBKDF2] = bench.run(
+            url, Scenario(LOGIN_PBKDF2, "/api/token/", connections=4, script="post.lua", env=sign_in)
+        )
+        url = bench.baseline("bare WSGI ceiling", {"BENCH_APP_COMMAND": CEILING_COMMAND})
+        results[CEILING] = bench.run(url, Scenario(CEILING, "/"))
+        url = bench.baseline("runserver", {"BENCH_APP_COMMAND": RUNSERVER_COMMAND})
+        results[RUNSERVER] = bench.run(url, Scenario(RUNSERVER, "/api/me/", bearer))
+        url = bench.baseline(
+            "naive", {"BENCH_APP_COMMAND": NAIVE_COMMAND, "BENCH_NGINX_SITE": "./nginx/naive.conf.template"}
+        )
+        results[NAIVE_ME] = bench.run(url, Scenario(NAIVE_ME, "/api/me/", bearer))
+        results[NAIVE_STATIC] = bench.run(url, Scenario(NAIVE_STATIC, bench.static_path))
+    finally:
+        print("stopping the baselines...", flush=True)
+        bench.stop_baselines()
+        # Back to the stack's hasher for the bench user (the PBKDF2 baseline re-hashed it).
+        bench.compose("exec", "-T", "web", "python", "manage.py", "ensure_user", "bench", stdin=bench.password + "\n")
+    return results, memory
+
+
+CEILING_COMMAND = "gunicorn --config /app/config/gunicorn.py config.hello_wsgi:application"
+RUNSERVER_COMMAND = "python manage.py runserver 0.0.0.0:8000 --noreload"
+# Gunicorn's defaults (one sync worker); only the port, and no control socket (read-only root).
+NAIVE_COMMAND = "gunicorn --bind 0.0.0.0:8000 --no-control-socket config.wsgi:application"
+
+
+def memory_summary(before: dict[str, int], after: dict[str, int], served: int) -> dict[str, float]:
+    """Total worker RSS before and after, its growth, and how many workers were replaced."""
+    total_before, total_after = sum(before.values()), sum(after.values())
+    return {
+        "requests": served,
+        "workers_rss_mib_before": round(total_before / 1024, 1),
+        "workers_rss_mib_after": round(total_after / 1024, 1),
+        "growth_percent": round(100 * (total_after - total_before) / total_before, 1) if total_before else 0.0,
+        "workers_replaced": len(set(before) - set(after)),
+    }
+
+
+def markdown(results: dict[str, Result], checks: list[Bar], memory: dict[str, float], meta: dict[str, str]) -> str:
     lines = [
-        f"Measured {meta['date']} on {meta['machine']}, {meta['duration']} s per scenario, "
-        f"{meta['connections']} connections.",
+        f"Measured {meta['date']} on {meta['machine']}; wrk and the stack on the same machine, HTTPS, "
+        f"{meta['duration']} s per scenario, {meta['connections']} connections unless stated.",
         "",
         "| scenario | requests/s | p50 ms | p90 ms | p99 ms | errors |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for r in results:
-        figures = f"{r.requests_per_second:,.0f} | {r.p50_ms:.1f} | {r.p90_ms:.1f} | {r.p99_ms:.1f} | {r.errors}"
+    for r in results.values():
+        figures = f"{r.requests_per_second:,.0f} | {r.p50_ms:.1f} | {r.p90_ms:.1f} | {r.p99_ms:.1f} | {r.errors:,}"
         lines.append(f"| {r.scenario} | {figures} |")
+    lines += ["", "| bar | measured | target | met |", "| --- | ---: | ---: | :---: |"]
+    for bar in checks:
+        sign = ">=" if bar.higher_is_better else "<"
+        met = "yes" if bar.met else "NO"
+        lines.append(f"| {bar.name} | {bar.measured:.2f}{bar.unit} | {sign} {bar.target:g}{bar.unit} | {met} |")
+    lines += [
+        "",
+        f"web's Gunicorn workers over {memory['requests']:,.0f} requests: {memory['workers_rss_mib_before']} MiB "
+        f"before, {memory['workers_rss_mib_after']} MiB after "
+        f"({memory['workers_replaced']:.0f} replaced by max_requests).",
+        "Errors in the flood row are Nginx's 429s: the limit at work.",
+    ]
     return "\n".join(lines) + "\n"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env-file", default=".env")
-    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario (default 10)")
+    parser.add_argument("--duration", type=int, default=6, help="seconds per scenario (default 6)")
     parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--soak", type=int, default=100_000, help="requests web serves before memory is read again")
     args = parser.parse_args()
     port = compose(args.env_file, "port", "nginx", "443").strip().rsplit(":", 1)[-1]
     if not port.isdigit():
         sys.exit("error: Nginx publishes no HTTPS port; start the stack first (make up).")
-    base_url = f"https://127.0.0.1:{port}"
     smoke.use_ca(str(ROOT / "certs" / "local.crt"))
-    print("building the wrk image...", flush=True)
-    compose(args.env_file, "--profile", "bench", "build", "bench")
-    results = []
-    for scenario in scenarios(base_url, args.env_file):
-        print(f"running {scenario.name} for {args.duration} s...", flush=True)
-        results.append(run(args.env_file, base_url, scenario, args.duration, args.connections))
+    started = time.monotonic()
+    print("building the wrk and baseline images...", flush=True)
+    compose(args.env_file, "--profile", "bench", "build", "bench", "bench-app", "bench-nginx")
+    bench = Bench(args.env_file, f"https://127.0.0.1:{port}", args.duration, args.connections)
+    bench.prepare()
+    results, memory = run_all(bench, args.soak)
+    checks = bars(results, memory)
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPUs",
         "duration": str(args.duration),
         "connections": str(args.connections),
+        "seconds": f"{time.monotonic() - started:.0f}",
     }
     out = ROOT / "bench-results"
     out.mkdir(exist_ok=True)
-    (out / "results.json").write_text(json.dumps({"meta": meta, "results": [asdict(r) for r in results]}, indent=2))
-    table = markdown(results, meta)
+    document = {
+        "meta": meta,
+        "results": [asdict(r) for r in results.values()],
+        "bars": [asdict(b) | {"met": b.met} for b in checks],
+        "memory": memory,
+    }
+    (out / "results.json").write_text(json.dumps(document, indent=2))
+    table = markdown(results, checks, memory, meta)
     (out / "results.md").write_text(table)
     print()
     print(table)
+    print(f"({meta['seconds']} s; saved in bench-results/)")
     return 0
 
 

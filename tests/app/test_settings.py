@@ -17,8 +17,10 @@ VALID_ENV = {
 }
 
 
-def import_settings(**overrides: str | None) -> subprocess.CompletedProcess[str]:
-    """Import config.settings in a fresh interpreter with VALID_ENV plus overrides (None removes)."""
+def import_settings(
+    code: str = "import config.settings as s; print(s.DEBUG)", **overrides: str | None
+) -> subprocess.CompletedProcess[str]:
+    """Run `code` (importing config.settings) in a fresh interpreter with VALID_ENV plus overrides (None removes)."""
     inherited = {k: v for k, v in os.environ.items() if not k.endswith("_FILE") and k != "DEBUG"}
     env = {k: v for k, v in inherited.items() if k not in VALID_ENV} | VALID_ENV
     for name, value in overrides.items():
@@ -26,7 +28,6 @@ def import_settings(**overrides: str | None) -> subprocess.CompletedProcess[str]
             env.pop(name, None)
         else:
             env[name] = value
-    code = "import config.settings as s; print(s.DEBUG)"
     return subprocess.run(
         [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60
     )
@@ -161,3 +162,20 @@ def test_https_settings_trust_only_nginxs_forwarded_proto() -> None:
     assert settings.SECURE_PROXY_SSL_HEADER == ("HTTP_X_FORWARDED_PROTO", "https")
     assert settings.SESSION_COOKIE_SECURE and settings.CSRF_COOKIE_SECURE
     assert settings.SECURE_HSTS_SECONDS > 0
+
+
+@pytest.mark.parametrize(("raw", "first"), [("argon2", "Argon2id"), ("PBKDF2", "PBKDF2PasswordHasher")])
+def test_password_hasher_picks_the_hasher_for_new_passwords(raw: str, first: str) -> None:
+    result = import_settings("import config.settings as s; print(*s.PASSWORD_HASHERS)", PASSWORD_HASHER=raw)
+
+    assert result.returncode == 0, result.stderr
+    hashers = result.stdout.split()
+    assert first in hashers[0]
+    assert len(hashers) == 3  # the other hashers still verify older hashes
+
+
+def test_an_unknown_password_hasher_stops_start_up() -> None:
+    result = import_settings(PASSWORD_HASHER="md5")
+
+    assert result.returncode != 0
+    assert "PASSWORD_HASHER must be one of argon2, pbkdf2, not 'md5'" in result.stderr

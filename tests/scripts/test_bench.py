@@ -23,7 +23,7 @@ WRK_REPORT = """Running 10s test @ https://127.0.0.1:8443/api/health/
   Non-2xx or 3xx responses: 5
 Requests/sec:   2997.00
 Transfer/sec:      0.90MB
-"""
+""".replace("1.20s\n", "1.20s \n")  # wrk pads a figure in seconds with a space
 
 
 def test_wrk_report_is_read_with_units_converted_to_milliseconds() -> None:
@@ -43,3 +43,43 @@ def test_a_clean_run_has_no_errors() -> None:
     )
 
     assert bench.parse_wrk("health", clean).errors == 0
+
+
+def result(name: str, rps: float, p99: float = 10.0) -> bench.Result:
+    return bench.Result(name, rps, 1.0, 5.0, p99, 0, int(rps * 8))
+
+
+def test_bars_are_the_ratios_of_one_run() -> None:
+    rps = {
+        bench.ME: 400.0,
+        bench.CEILING: 1000.0,
+        bench.RUNSERVER: 100.0,
+        bench.NAIVE_ME: 200.0,
+        bench.STATIC: 8000.0,
+        bench.LOGIN: 60.0,
+        bench.LOGIN_PBKDF2: 5.0,
+    }
+    results = {name: result(name, value) for name, value in rps.items()} | {bench.ME_FLOOD: result("f", 300, 75.0)}
+
+    checks = {bar.name: bar for bar in bench.bars(results, {"growth_percent": 2.0})}
+
+    assert checks["/api/me/ vs the bare WSGI ceiling"].measured == 0.4
+    assert checks["/api/me/ vs the bare WSGI ceiling"].met
+    assert checks["/api/me/ vs the naive setup"].measured == 2.0
+    assert not checks["/api/me/ vs the naive setup"].met
+    assert checks["sign-in: Argon2id vs PBKDF2"].measured == 12.0
+    assert not checks["/api/me/ p99 during a sign-in flood"].met  # 75 ms is over 60
+    assert checks["web workers' memory growth over the soak"].met
+
+
+def test_the_soak_runs_only_as_long_as_the_missing_requests_need() -> None:
+    assert bench.soak_duration(100_000 - 20_000, 1000.0) == 97
+    assert bench.soak_duration(-5, 1000.0) == 0
+
+
+def test_memory_summary_counts_growth_and_replaced_workers() -> None:
+    summary = bench.memory_summary({"10": 60_000, "11": 60_000}, {"10": 63_000, "12": 60_000}, 100_000)
+
+    assert summary["growth_percent"] == 2.5
+    assert summary["workers_replaced"] == 1
+    assert summary["workers_rss_mib_after"] == round(123_000 / 1024, 1)
