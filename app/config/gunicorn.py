@@ -14,8 +14,8 @@ def _int(name: str, default: int) -> int:
 
 bind = f"0.0.0.0:{os.getenv('PORT', '8000')}"
 
-# Sync workers, cores + 1: measured on 2 cores (/api/me/, 32 connections), 3 sync workers ~480 rps
-# vs 5 sync ~435 and gthread 2x4 ~400 with twice the p99. Nginx buffers, so slow clients hold none.
+# Sync workers, cores + 1: on 2 cores (make bench's /api/me/, 32 connections) 2 or 3 sync ~480 rps,
+# 5 sync ~435, gthread 2x4 ~400 with twice the p99. Nginx buffers, so slow clients hold none.
 # (CPUs this container may run on, which honours a cpuset limit.)
 workers = _int("GUNICORN_WORKERS", len(os.sched_getaffinity(0)) + 1)
 threads = _int("PYTHON_MAX_THREADS", 1)
