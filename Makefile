@@ -92,10 +92,10 @@ test: $(VENV)/.installed ## Run every test: in-process tests against PostgreSQL,
 	echo "== end-to-end tests through Nginx"; \
 	E2E_ENV_FILE=$$env $(VENV)/bin/pytest tests/e2e tests/scripts
 
-# The host's tools (pytest for the e2e tests, the linters), installed from the locks.
 bench: ## Load the running stack through Nginx with wrk, with baselines and bars (bench-results/)
 	@$(PYTHON) scripts/bench.py --env-file $(ENV_FILE)
 
+# The host's tools (pytest for the e2e tests, the linters), installed from the locks.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed; install your system's venv package (Debian/Ubuntu: python3-venv)." >&2; exit 1; }
 	@echo "Installing the development tools into $(VENV) (from the locks)..."

@@ -101,6 +101,11 @@ def test_each_kind_of_mistake_fails_its_lint_step(repo_copy: Path, step: str, br
         images = subprocess.run(["docker", "images", "-q", f"{project}-*"], capture_output=True, text=True).stdout
         if images.split():
             subprocess.run(["docker", "image", "rm", "-f", *images.split()], capture_output=True)
+        # `compose run` made this project's networks; left behind, they use up Docker's address pools.
+        label = f"label=com.docker.compose.project={project}"
+        networks = subprocess.run(["docker", "network", "ls", "-q", "--filter", label], capture_output=True, text=True)
+        if networks.stdout.split():
+            subprocess.run(["docker", "network", "rm", *networks.stdout.split()], capture_output=True)
 
     assert result.returncode != 0, f"{step} passed on a broken tree:\n{result.stdout}"
     assert message in result.stdout + result.stderr
