@@ -228,7 +228,7 @@ def bars(results: dict[str, Result], memory: dict[str, float]) -> list[Bar]:
 
 def next_to(baseline: str) -> str:
     """The name of the /api/me/ run that follows a baseline's."""
-    return f"/api/me/ again, right after the {baseline.split(':')[0].split(' /api')[0]}"
+    return f"/api/me/ again, right after the {SHORT_NAMES[baseline]}"
 
 
 STATIC, HEALTH, ME = "static file, gzip (Nginx)", "/api/health/", "/api/me/ (Bearer)"
@@ -238,6 +238,7 @@ REFRESH, VERIFY = "/api/token/refresh/ (limits lifted)", "/api/token/verify/ (li
 LOGIN, LOGIN_PBKDF2 = "/api/token/ Argon2id, 4 conn (limits lifted)", "/api/token/ PBKDF2, 4 conn (limits lifted)"
 CEILING, RUNSERVER = "ceiling: bare WSGI hello, same Gunicorn + Nginx", "runserver /api/me/"
 NAIVE_ME, NAIVE_STATIC = "naive /api/me/ (1 sync worker)", "naive static file, gzip (through Django)"
+SHORT_NAMES = {CEILING: "ceiling", RUNSERVER: "runserver", NAIVE_ME: "naive"}
 
 
 def run_all(bench: Bench, soak: int) -> tuple[dict[str, Result], dict[str, float]]:
