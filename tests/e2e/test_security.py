@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 import smoke
-from stack import Compose, login
+from stack import Compose, login, nginx_logs_once_they_show
 
 SECURITY_HEADERS = {
     "strict-transport-security": re.compile(r"^max-age=\d+; includeSubDomains$"),
@@ -134,7 +134,9 @@ def test_dotfiles_traversal_and_directory_listings_are_refused(base_url: str, pa
     assert b"root:" not in reply.body and b"SECRET_KEY" not in reply.body
 
 
-def test_sign_in_floods_are_rate_limited_per_client_whatever_x_forwarded_for_says(base_url: str) -> None:
+def test_sign_in_floods_are_rate_limited_per_client_whatever_x_forwarded_for_says(
+    base_url: str, compose: Compose
+) -> None:
     # Empty credentials: refused without a password hash, so the flood outruns the limit even on a
     # slow machine (real sign-ins are slower than 5/s on 2 cores and would measure the CPU instead).
     def sign_in(n: int) -> smoke.Reply:
@@ -150,6 +152,30 @@ def test_sign_in_floods_are_rate_limited_per_client_whatever_x_forwarded_for_say
     assert limited, "60 concurrent sign-ins were never rate limited"
     assert limited[0].json()["code"] == "throttled"
     assert limited[0].headers["retry-after"] == "1"
+    # Each refusal is one access-log line (status 429), not a second one in the error log.
+    assert "limiting requests" not in compose("logs", "nginx").stdout
+
+
+def test_a_sign_in_flood_from_a_few_connections_is_slowed_to_the_rate_not_refused(base_url: str) -> None:
+    """Nginx holds the requests beyond the first NGINX_AUTH_DELAY (10) to 5/s: no 429s to churn out."""
+    time.sleep(4)  # a full bucket: the tests before may have spent it
+    started, deadline = time.monotonic(), time.monotonic() + 4
+
+    def keep_signing_in(_: int) -> list[int]:
+        statuses = []
+        while time.monotonic() < deadline:
+            statuses.append(smoke.request(base_url, "POST", "/api/token/", json_body={}).status)
+        return statuses
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = [status for per_connection in pool.map(keep_signing_in, range(4)) for status in per_connection]
+    elapsed = time.monotonic() - started
+    time.sleep(5)  # let the bucket refill for the tests that follow
+
+    assert 429 not in statuses
+    assert set(statuses) == {400}  # empty credentials, answered by Django
+    # 10 at once, then 5/s (+ a little for timing); unlimited, 4 threads would send hundreds.
+    assert len(statuses) <= 10 + 5 * elapsed + 5, f"{len(statuses)} sign-ins in {elapsed:.1f} s"
 
 
 def test_a_body_over_the_limit_is_a_json_413(base_url: str) -> None:
@@ -232,7 +258,7 @@ def test_logs_are_json_carry_the_request_id_and_never_a_password_or_token(
     username, password = e2e_user
     access = login(base_url, username, password).json()["access"]
     reply = smoke.request(base_url, "GET", f"/api/me/?token={access}", headers=smoke.bearer(access))
-    smoke.request(
+    failed_sign_in = smoke.request(
         base_url,
         "POST",
         "/api/token/",
@@ -240,10 +266,13 @@ def test_logs_are_json_carry_the_request_id_and_never_a_password_or_token(
         headers={"X-Forwarded-For": "203.0.113.9"},
     )
 
+    # Nginx's lines arrive in blocks: wait for the last request's, so all of them are read.
+    nginx_logs = nginx_logs_once_they_show(compose, failed_sign_in.headers["x-request-id"])
     web_logs = compose("logs", "--no-log-prefix", "web").stdout
-    everything = web_logs + compose("logs", "nginx").stdout
+    everything = web_logs + nginx_logs
     entries = [json.loads(line) for line in web_logs.splitlines() if line.startswith("{")]
 
+    assert failed_sign_in.headers["x-request-id"] in nginx_logs
     assert password not in everything and access not in everything
     assert any(e.get("request_id") == reply.headers["x-request-id"] for e in entries)
     failed = [e for e in entries if e.get("message") == "login failed" and e.get("username") == username]

@@ -5,7 +5,7 @@ import secrets
 import urllib.request
 
 import smoke
-from stack import Compose
+from stack import Compose, nginx_logs_once_they_show
 
 
 def hashed_admin_css(base_url: str) -> str:
@@ -24,7 +24,7 @@ def test_hashed_files_are_cached_for_a_year_and_never_reach_gunicorn(base_url: s
     assert reply.status == 200
     assert reply.headers["content-type"] == "text/css"
     assert reply.headers["cache-control"] == "public, max-age=31536000, immutable"
-    assert probe in compose("logs", "nginx").stdout
+    assert probe in nginx_logs_once_they_show(compose, probe)
     assert probe not in compose("logs", "web").stdout
 
 
