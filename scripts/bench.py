@@ -22,7 +22,7 @@ import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +32,12 @@ sys.path.insert(0, str(ROOT / "scripts"))
 import smoke  # noqa: E402  (the stdlib HTTP client)
 
 UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
+STARTED = time.monotonic()
+
+
+def progress(message: str) -> None:
+    """A progress line, with the seconds since the bench started."""
+    print(f"[{time.monotonic() - STARTED:4.0f} s] {message}", flush=True)
 
 
 @dataclass
@@ -108,6 +114,11 @@ class Bench:
     def compose(self, *args: str, **kwargs: Any) -> str:
         return compose(self.env_file, *args, **kwargs)
 
+    @property
+    def sign_in(self) -> dict[str, str]:
+        """The environment post.lua needs to sign the bench user in."""
+        return {"BODY": json.dumps({"username": "bench", "password": self.password})}
+
     def prepare(self) -> None:
         """Find a hashed static file; create the bench user; mint tokens without signing in."""
         page = smoke.request(self.base_url, "GET", "/admin/login/", headers={"Accept": "text/html"}).body.decode()
@@ -134,12 +145,28 @@ class Bench:
         )  # fmt: skip
 
     def run(self, base_url: str, scenario: Scenario) -> Result:
-        print(f"  {scenario.name} ({scenario.duration or self.duration} s)...", flush=True)
+        progress(f"  {scenario.name} ({scenario.duration or self.duration} s)...")
         return parse_wrk(scenario.name, self.wrk(base_url, scenario))
+
+    def paired(self, url: str, baseline: Scenario, me: Scenario) -> tuple[Result, Result, list[float]]:
+        """The baseline, then /api/me/ on the stack, ROUNDS times over: the pair whose ratio is the
+        median, and every round's ratio (/api/me/ over the baseline).
+
+        The machine's speed drifts by a third over minutes; alternating short runs, seconds apart,
+        and keeping the median pair makes the ratio hold from one bench run to the next.
+        """
+        seconds = max(1, round(self.duration * PAIR_SHARE))
+        pairs = []
+        for _ in range(ROUNDS):
+            base = self.run(url, replace(baseline, duration=seconds))
+            pairs.append((base, self.run(self.base_url, replace(me, duration=seconds))))
+        ratio = [pair[1].requests_per_second / max(pair[0].requests_per_second, 1e-9) for pair in pairs]
+        median = sorted(range(ROUNDS), key=ratio.__getitem__)[ROUNDS // 2]
+        return *pairs[median], [round(r, 3) for r in ratio]
 
     def baseline(self, name: str, env: dict[str, str]) -> str:
         """(Re)start bench-app and bench-nginx with these BENCH_* settings; return their URL."""
-        print(f"starting the {name} baseline...", flush=True)
+        progress(f"starting the {name} baseline...")
         self.compose("--profile", "bench", "up", "--detach", "--wait", "--force-recreate", "--no-deps",
                      "bench-app", "bench-nginx", env=BASELINE_DEFAULTS | env)  # fmt: skip
         port = self.compose("--profile", "bench", "port", "bench-nginx", "443").strip().rsplit(":", 1)[-1]
@@ -160,6 +187,10 @@ class Bench:
 
 
 THREADS = 2
+# Each baseline is measured in ROUNDS short runs, each followed by one of /api/me/, a PAIR_SHARE of
+# the scenario duration each (2 s of the default 5), so the bench stays under 5 minutes.
+ROUNDS = 3
+PAIR_SHARE = 0.4
 # The bench user's tokens, minted in the web container so no sign-in is spent on them.
 MINT_TOKENS = """
 from datetime import timedelta
@@ -176,11 +207,12 @@ BASELINE_DEFAULTS = {
     "BENCH_PASSWORD_HASHER": "argon2",
     "BENCH_NGINX_AUTH_RATE": "5r/s",
     "BENCH_NGINX_AUTH_BURST": "20",
+    "BENCH_NGINX_AUTH_DELAY": "10",
     "BENCH_NGINX_SITE": "./nginx/templates/default.conf.template",
 }
 # Lifted: Nginx counts in milliseconds, so a high rate alone still refuses more than `burst`
 # requests arriving in the same millisecond (32 connections at the start of a run do).
-LIFTED = {"BENCH_NGINX_AUTH_RATE": "100000r/s", "BENCH_NGINX_AUTH_BURST": "100000"}
+LIFTED = {"BENCH_NGINX_AUTH_RATE": "100000r/s", "BENCH_NGINX_AUTH_BURST": "100000", "BENCH_NGINX_AUTH_DELAY": "100000"}
 # Static files are fetched as browsers fetch them, accepting gzip (the precompressed copies).
 GZIP = {"Accept-Encoding": "gzip"}
 
@@ -241,13 +273,11 @@ NAIVE_ME, NAIVE_STATIC = "naive /api/me/ (1 sync worker)", "naive static file, g
 SHORT_NAMES = {CEILING: "ceiling", RUNSERVER: "runserver", NAIVE_ME: "naive"}
 
 
-def run_all(bench: Bench, soak: int) -> tuple[dict[str, Result], dict[str, float]]:
-    """Every scenario, the stack's first, then each baseline; returns results and memory."""
+def run_stack(bench: Bench, soak: int) -> tuple[dict[str, Result], dict[str, float]]:
+    """The stack's own scenarios, the flood and the memory soak; returns results and memory."""
     results: dict[str, Result] = {}
     bearer = {"Authorization": f"Bearer {bench.access}"}
-    sign_in = {"BODY": json.dumps({"username": "bench", "password": bench.password})}
-
-    print("the stack, as configured:", flush=True)
+    progress("the stack, as configured:")
     for scenario in (
         Scenario(STATIC, bench.static_path, GZIP),
         Scenario(HEALTH, "/api/health/"),
@@ -255,7 +285,9 @@ def run_all(bench: Bench, soak: int) -> tuple[dict[str, Result], dict[str, float
     ):
         results[scenario.name] = bench.run(bench.base_url, scenario)
     # The flood starts first and ends last, so it lasts the whole /api/me/ measurement.
-    flood = Scenario(FLOOD, "/api/token/", connections=8, script="post.lua", env=sign_in, duration=bench.duration + 3)
+    flood = Scenario(
+        FLOOD, "/api/token/", connections=8, script="post.lua", env=bench.sign_in, duration=bench.duration + 3
+    )
     with ThreadPoolExecutor(1) as pool:
         flooding = pool.submit(bench.run, bench.base_url, flood)
         time.sleep(1.5)  # the flood is on before /api/me/ is measured
@@ -281,8 +313,13 @@ def run_all(bench: Bench, soak: int) -> tuple[dict[str, Result], dict[str, float
     finally:
         soaking.set()
         sampler.join()
-    memory = memory_summary(warm, [*samples, bench.worker_memory()], served)
+    return results, memory_summary(warm, [*samples, bench.worker_memory()], served)
 
+
+def run_baselines(bench: Bench, results: dict[str, Result]) -> dict[str, list[float]]:
+    """Each baseline in bench-app behind bench-nginx, into `results`; returns each pair's ratios."""
+    bearer = {"Authorization": f"Bearer {bench.access}"}
+    ratios: dict[str, list[float]] = {}
     try:
         url = bench.baseline("stack with its sign-in limits lifted", LIFTED)
         refresh_env = {"REFRESH_TOKENS": " ".join(bench.refresh_tokens), "THREADS": str(THREADS)}
@@ -290,40 +327,38 @@ def run_all(bench: Bench, soak: int) -> tuple[dict[str, Result], dict[str, float
         for scenario in (
             Scenario(REFRESH, "/api/token/refresh/", script="refresh.lua", env=refresh_env),
             Scenario(VERIFY, "/api/token/verify/", script="post.lua", env=verify_env),
-            Scenario(LOGIN, "/api/token/", connections=4, script="post.lua", env=sign_in),
+            Scenario(LOGIN, "/api/token/", connections=4, script="post.lua", env=bench.sign_in),
         ):
             results[scenario.name] = bench.run(url, scenario)
-        url = bench.baseline("bare WSGI ceiling", {"BENCH_APP_COMMAND": CEILING_COMMAND})
-        results[CEILING] = bench.run(url, Scenario(CEILING, "/"))
-        results[next_to(CEILING)] = bench.run(bench.base_url, Scenario(next_to(CEILING), "/api/me/", bearer))
-        url = bench.baseline("runserver", {"BENCH_APP_COMMAND": RUNSERVER_COMMAND})
-        results[RUNSERVER] = bench.run(url, Scenario(RUNSERVER, "/api/me/", bearer))
-        results[next_to(RUNSERVER)] = bench.run(bench.base_url, Scenario(next_to(RUNSERVER), "/api/me/", bearer))
-        url = bench.baseline(
-            "naive", {"BENCH_APP_COMMAND": NAIVE_COMMAND, "BENCH_NGINX_SITE": "./nginx/naive.conf.template"}
-        )
-        results[NAIVE_ME] = bench.run(url, Scenario(NAIVE_ME, "/api/me/", bearer))
-        results[next_to(NAIVE_ME)] = bench.run(bench.base_url, Scenario(next_to(NAIVE_ME), "/api/me/", bearer))
+        for name, env, scenario in (
+            ("bare WSGI ceiling", {"BENCH_APP_COMMAND": CEILING_COMMAND}, Scenario(CEILING, "/")),
+            ("runserver", {"BENCH_APP_COMMAND": RUNSERVER_COMMAND}, Scenario(RUNSERVER, "/api/me/", bearer)),
+            ("naive", NAIVE, Scenario(NAIVE_ME, "/api/me/", bearer)),
+        ):
+            url = bench.baseline(name, env)
+            me = Scenario(next_to(scenario.name), "/api/me/", bearer)
+            results[scenario.name], results[me.name], ratios[scenario.name] = bench.paired(url, scenario, me)
         results[NAIVE_STATIC] = bench.run(url, Scenario(NAIVE_STATIC, bench.static_path, GZIP))
         # Last: the first PBKDF2 sign-in re-hashes the password with PBKDF2 (every later one only
         # verifies it), and a new hash revokes the access token the scenarios above use.
         url = bench.baseline("PBKDF2", LIFTED | {"BENCH_PASSWORD_HASHER": "pbkdf2"})
         smoke.request(url, "POST", "/api/token/", json_body={"username": "bench", "password": bench.password})
         results[LOGIN_PBKDF2] = bench.run(
-            url, Scenario(LOGIN_PBKDF2, "/api/token/", connections=4, script="post.lua", env=sign_in)
+            url, Scenario(LOGIN_PBKDF2, "/api/token/", connections=4, script="post.lua", env=bench.sign_in)
         )
     finally:
-        print("stopping the baselines...", flush=True)
+        progress("stopping the baselines...")
         bench.stop_baselines()
         # Back to the stack's hasher for the bench user (the PBKDF2 baseline re-hashed it).
         bench.compose("exec", "-T", "web", "python", "manage.py", "ensure_user", "bench", stdin=bench.password + "\n")
-    return results, memory
+    return ratios
 
 
 CEILING_COMMAND = "gunicorn --config /app/config/gunicorn.py config.hello_wsgi:application"
 RUNSERVER_COMMAND = "python manage.py runserver 0.0.0.0:8000 --noreload"
 # Gunicorn's defaults (one sync worker); only the port, and no control socket (read-only root).
 NAIVE_COMMAND = "gunicorn --bind 0.0.0.0:8000 --no-control-socket config.wsgi:application"
+NAIVE = {"BENCH_APP_COMMAND": NAIVE_COMMAND, "BENCH_NGINX_SITE": "./nginx/naive.conf.template"}
 
 
 def memory_summary(warm: dict[str, int], samples: list[dict[str, int]], served: int) -> dict[str, float]:
@@ -340,7 +375,13 @@ def memory_summary(warm: dict[str, int], samples: list[dict[str, int]], served: 
     }
 
 
-def markdown(results: dict[str, Result], checks: list[Bar], memory: dict[str, float], meta: dict[str, str]) -> str:
+def markdown(
+    results: dict[str, Result],
+    checks: list[Bar],
+    memory: dict[str, float],
+    meta: dict[str, str],
+    ratios: dict[str, list[float]],
+) -> str:
     lines = [
         f"Measured {meta['date']} on {meta['machine']}; wrk and the stack on the same machine, HTTPS, "
         f"{meta['duration']} s per scenario, {meta['connections']} connections unless stated.",
@@ -363,6 +404,12 @@ def markdown(results: dict[str, Result], checks: list[Bar], memory: dict[str, fl
         "by max_requests meanwhile).",
         "Errors in the flood row are Nginx's 429s: the limit at work.",
     ]
+    for baseline, per_round in ratios.items():
+        figures = ", ".join(f"{ratio:.2f}" for ratio in per_round)
+        lines.append(
+            f"/api/me/ over the {SHORT_NAMES[baseline]} in each of {len(per_round)} alternated rounds: {figures} "
+            "(the table shows the median round's pair)."
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -378,19 +425,19 @@ def main() -> int:
     if not port.isdigit():
         sys.exit("error: Nginx publishes no HTTPS port; start the stack first (make up).")
     smoke.use_ca(str(ROOT / "certs" / "local.crt"))
-    started = time.monotonic()
-    print("building the wrk and baseline images...", flush=True)
+    progress("building the wrk and baseline images...")
     compose(args.env_file, "--profile", "bench", "build", "bench", "bench-app", "bench-nginx")
     bench = Bench(args.env_file, f"https://127.0.0.1:{port}", args.duration, args.connections)
     bench.prepare()
-    results, memory = run_all(bench, args.soak)
+    results, memory = run_stack(bench, args.soak)
+    ratios = run_baselines(bench, results)
     checks = bars(results, memory)
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "machine": f"{platform.machine()}, {len(os.sched_getaffinity(0))} CPUs",
         "duration": str(args.duration),
         "connections": str(args.connections),
-        "seconds": f"{time.monotonic() - started:.0f}",
+        "seconds": f"{time.monotonic() - STARTED:.0f}",
     }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -399,9 +446,10 @@ def main() -> int:
         "results": [asdict(r) for r in results.values()],
         "bars": [asdict(b) | {"met": b.met} for b in checks],
         "memory": memory,
+        "rounds": ratios,
     }
     (out / "results.json").write_text(json.dumps(document, indent=2))
-    table = markdown(results, checks, memory, meta)
+    table = markdown(results, checks, memory, meta, ratios)
     (out / "results.md").write_text(table)
     print()
     print(table)

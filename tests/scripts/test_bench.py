@@ -86,3 +86,23 @@ def test_memory_summary_compares_the_largest_worker_warm_and_at_its_peak() -> No
     assert summary["growth_percent"] == round(100 * (62_000 - 61_000) / 61_000, 1)
     assert summary["workers_started"] == 1
     assert summary["worker_rss_mib_peak"] == round(62_000 / 1024, 1)
+
+
+def test_a_baseline_and_api_me_alternate_and_the_median_round_is_kept(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    # Three rounds: /api/me/ over the baseline is 0.5, then 0.2, then 0.3; the median is round 3's.
+    figures = iter([1000.0, 500.0, 1000.0, 200.0, 900.0, 270.0])
+    seen: list[tuple[str, str, int | None]] = []
+
+    def run(url: str, scenario: bench.Scenario) -> bench.Result:
+        seen.append((url, scenario.name, scenario.duration))
+        return result(scenario.name, next(figures))
+
+    stack = bench.Bench("env", "https://stack", duration=5, connections=32)
+    monkeypatch.setattr(stack, "run", run)
+
+    base, me, ratios = stack.paired("https://baseline", bench.Scenario("base", "/"), bench.Scenario("me", "/api/me/"))
+
+    assert [url for url, _, _ in seen] == ["https://baseline", "https://stack"] * 3
+    assert {duration for _, _, duration in seen} == {2}  # 0.4 of 5 s each
+    assert ratios == [0.5, 0.2, 0.3]
+    assert (base.requests_per_second, me.requests_per_second) == (900.0, 270.0)
