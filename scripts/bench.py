@@ -402,7 +402,8 @@ def markdown(
         f"web's largest Gunicorn worker over {memory['requests']:,.0f} requests: {memory['worker_rss_mib_warm']} MiB "
         f"warm, {memory['worker_rss_mib_peak']} MiB at its peak ({memory['workers_started']:.0f} started "
         "by max_requests meanwhile).",
-        "Errors in the flood row are Nginx's 429s: the limit at work.",
+        "The flood row counts the sign-ins Nginx let through (10 at once, then 5/s); errors there "
+        "would be its 429s beyond the burst.",
     ]
     for baseline, per_round in ratios.items():
         figures = ", ".join(f"{ratio:.2f}" for ratio in per_round)
