@@ -106,3 +106,10 @@ def test_a_baseline_and_api_me_alternate_and_the_median_round_is_kept(monkeypatc
     assert {duration for _, _, duration in seen} == {2}  # 0.4 of 5 s each
     assert ratios == [0.5, 0.2, 0.3]
     assert (base.requests_per_second, me.requests_per_second) == (900.0, 270.0)
+
+
+def test_only_requests_that_reached_web_count_towards_the_soak() -> None:
+    flood = bench.Result(bench.FLOOD, 6.0, 1.0, 1.0, 1.0, 40, 100)  # 40 of them 429s from Nginx
+    results = {bench.STATIC: result(bench.STATIC, 9000.0), bench.HEALTH: result(bench.HEALTH, 700.0)}
+
+    assert bench.web_requests(results | {bench.FLOOD: flood}) == 700 * 8 + 60
