@@ -111,7 +111,6 @@ class Bench:
     access: str = ""
     refresh_tokens: list[str] = field(default_factory=list)
     paired_web_requests: int = 0  # /api/me/ requests web served in the alternated rounds
-    health_rate: float = 0.0  # /api/health/'s requests/s, to size the memory soak
 
     def compose(self, *args: str, **kwargs: Any) -> str:
         return compose(self.env_file, *args, **kwargs)
@@ -299,8 +298,10 @@ def run_stack(bench: Bench) -> dict[str, Result]:
     return results
 
 
-def run_soak(bench: Bench, served: int, soak: int, warm: dict[str, int]) -> tuple[Result | None, dict[str, float]]:
-    """/api/health/ until web has served `soak` requests since `warm` was read (`served` so far),
+def run_soak(
+    bench: Bench, served: int, soak: int, warm: dict[str, int], rate: float
+) -> tuple[Result | None, dict[str, float]]:
+    """/api/health/ at about `rate` requests/s until web has served `soak` requests (`served` so far),
     sampling its workers' memory every few seconds (sync workers are busy between samples, so the
     peak is what a leak would raise). Returns the soak's first, longest run and the memory summary.
     """
@@ -313,7 +314,7 @@ def run_soak(bench: Bench, served: int, soak: int, warm: dict[str, int]) -> tupl
 
     sampler = threading.Thread(target=sample)
     sampler.start()
-    first, rate = None, bench.health_rate
+    first = None
     try:
         while seconds := soak_duration(soak - served, rate):  # again if a long run went slower
             chunk = bench.run(bench.base_url, Scenario(SOAK, "/api/health/", duration=max(seconds, 2)))
@@ -445,12 +446,13 @@ def main() -> int:
     bench = Bench(args.env_file, f"https://127.0.0.1:{port}", args.duration, args.connections)
     bench.prepare()
     results = run_stack(bench)
-    stack_rows, bench.health_rate = len(results), results[HEALTH].requests_per_second
+    stack_rows = len(results)
     # Memory: web's workers now, then over the baselines' /api/me/ rounds and a soak that tops
     # their requests up to --soak; the soak comes last so those rounds count towards it.
     warm = bench.worker_memory()
     ratios = run_baselines(bench, results)
-    soaked, memory = run_soak(bench, web_requests(results) + bench.paired_web_requests, args.soak, warm)
+    served = web_requests(results) + bench.paired_web_requests
+    soaked, memory = run_soak(bench, served, args.soak, warm, results[HEALTH].requests_per_second)
     if soaked:  # shown after the stack's own rows
         rows = list(results.items())
         results = dict([*rows[:stack_rows], (SOAK, soaked), *rows[stack_rows:]])
