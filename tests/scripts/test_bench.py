@@ -69,7 +69,7 @@ def test_bars_are_the_ratios_of_one_run() -> None:
     assert not checks["/api/me/ vs the naive setup"].met
     assert checks["sign-in: Argon2id vs PBKDF2"].measured == 12.0
     assert not checks["/api/me/ p99 during a sign-in flood"].met  # 75 ms is over 60
-    assert checks["largest web worker's memory growth over the soak"].met
+    assert checks["a web worker's memory growth over its life in the soak"].met
 
 
 def test_the_soak_runs_only_as_long_as_the_missing_requests_need() -> None:
@@ -77,15 +77,25 @@ def test_the_soak_runs_only_as_long_as_the_missing_requests_need() -> None:
     assert bench.soak_duration(-5, 1000.0) == 0
 
 
-def test_memory_summary_compares_the_largest_worker_warm_and_at_its_peak() -> None:
-    warm = {"10": 60_000, "11": 61_000}
-    samples = [{"10": 62_000, "11": 61_440}, {"11": 61_000, "12": 50_000}]
+def test_memory_growth_compares_each_worker_with_itself_from_its_second_sample() -> None:
+    # Worker 10 signed someone in before the soak (+19 MiB, constant); 11 grows by 5 %; 12 starts
+    # mid-soak, cold at its first sample; 13 is seen only twice, too briefly to judge.
+    warm = {"10": 80_000, "11": 60_000}
+    samples = [
+        {"10": 80_000, "11": 60_000},
+        {"10": 80_500, "11": 61_000, "12": 40_000},
+        {"11": 63_000, "12": 60_000, "13": 30_000},
+        {"12": 60_600, "13": 60_000},
+    ]
 
     summary = bench.memory_summary(warm, samples, 100_000)
 
-    assert summary["growth_percent"] == round(100 * (62_000 - 61_000) / 61_000, 1)
-    assert summary["workers_started"] == 1
-    assert summary["worker_rss_mib_peak"] == round(62_000 / 1024, 1)
+    assert summary["growth_percent"] == 5.0
+    assert summary["workers_started"] == 2
+    assert (summary["worker_rss_mib_warm"], summary["worker_rss_mib_peak"]) == (
+        round(80_000 / 1024, 1),
+        round(80_500 / 1024, 1),
+    )
 
 
 def test_a_baseline_and_api_me_alternate_and_the_median_round_is_kept(monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -113,3 +123,21 @@ def test_only_requests_that_reached_web_count_towards_the_soak() -> None:
     results = {bench.STATIC: result(bench.STATIC, 9000.0), bench.HEALTH: result(bench.HEALTH, 700.0)}
 
     assert bench.web_requests(results | {bench.FLOOD: flood}) == 700 * 8 + 60
+
+
+def test_the_soak_runs_in_short_chunks_each_sized_by_the_last_rate(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    durations: list[int] = []
+
+    def run(url: str, scenario: bench.Scenario) -> bench.Result:
+        durations.append(scenario.duration or 0)
+        return bench.Result(scenario.name, 150.0, 1.0, 1.0, 1.0, 0, 150 * (scenario.duration or 0))  # faster than told
+
+    stack = bench.Bench("env", "https://stack", duration=5, connections=32)
+    monkeypatch.setattr(stack, "run", run)
+    monkeypatch.setattr(bench.Bench, "worker_memory", lambda self: {})
+
+    bench.run_soak(stack, served=1_000, soak=10_000, warm={}, rate=100.0)
+
+    # 9,000 to go at 100/s: 91 s, capped at 30, which serve 4,500; the last 4,500 at 150/s: 31 s,
+    # capped at 30, which serve them all.
+    assert durations == [30, 30]
