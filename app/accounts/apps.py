@@ -5,4 +5,4 @@ class AccountsConfig(AppConfig):
     name = "accounts"
 
     def ready(self) -> None:
-        from accounts import signals  # noqa: F401  (connects the failed-login logger)
+        from accounts import signals  # noqa: F401  (connects the failed-login logger and the revocation)

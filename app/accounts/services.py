@@ -37,14 +37,13 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
 
 @transaction.atomic
 def user_password_change(*, user: User, new_password: str) -> None:
-    """Set a new password and revoke every refresh token issued before it.
+    """Set a new password; saving it revokes every refresh token issued before (accounts/signals.py).
 
     Access tokens carry a hash of the password (SIMPLE_JWT CHECK_REVOKE_TOKEN), so they stop
     working at once too.
     """
     user.set_password(new_password)
     user.save(update_fields=["password"])
-    user_tokens_revoke(user=user)
 
 
 def user_tokens_revoke(*, user: User) -> int:

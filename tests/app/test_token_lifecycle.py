@@ -91,3 +91,31 @@ def test_flushing_deletes_expired_tokens_and_keeps_live_ones(user: User, tokens:
     assert not OutstandingToken.objects.filter(jti="expired").exists()
     assert not BlacklistedToken.objects.filter(token_id=expired.pk).exists()
     assert OutstandingToken.objects.filter(user=user, expires_at__gt=timezone.now()).count() == 1
+
+
+def test_a_password_set_outside_the_api_revokes_every_refresh_token(
+    api_client: APIClient, user: User, tokens: dict[str, str]
+) -> None:
+    user.set_password("reset by an administrator")  # as the admin, `changepassword` and `ensure_user` do
+    user.save()
+
+    response = api_client.post("/api/token/refresh/", {"refresh": tokens["refresh"]}, format="json")
+
+    assert response.status_code == 401
+
+
+def test_the_rehash_at_sign_in_keeps_other_sessions_refresh_tokens(
+    api_client: APIClient,
+    user: User,
+    tokens: dict[str, str],
+    password: str,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    settings.PASSWORD_HASHERS = [settings.PASSWORD_HASHERS[1], settings.PASSWORD_HASHERS[0]]  # PBKDF2 preferred now
+    signed_in = APIClient().post("/api/token/", {"username": "alice", "password": password}, format="json")
+    user.refresh_from_db()
+    assert signed_in.status_code == 200 and user.password.startswith("pbkdf2_sha256$")  # re-hashed at sign-in
+
+    response = api_client.post("/api/token/refresh/", {"refresh": tokens["refresh"]}, format="json")
+
+    assert response.status_code == 200

@@ -8,7 +8,10 @@ from accounts.services import user_ensure
 
 
 class Command(BaseCommand):
-    help = "Create a regular user, or reset its password if it exists. The password is read from stdin."
+    help = (
+        "Create a regular user, or reset its password (revoking its refresh tokens) if it exists. "
+        "The password is read from stdin."
+    )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("username")
