@@ -433,7 +433,8 @@ def markdown(
         f"web's largest Gunicorn worker over {memory['requests']:,.0f} requests: {memory['worker_rss_mib_warm']} MiB "
         f"warm, {memory['worker_rss_mib_peak']} MiB at the soak's peak; no worker grew by more than "
         f"{memory['growth_percent']} % over its own life ({memory['workers_started']:.0f} started by max_requests "
-        "meanwhile). A worker keeps ~19 MiB after its second Argon2id sign-in, hence the spread.",
+        "meanwhile). A worker keeps ~19 MiB after its second Argon2id sign-in, so workers differ by that much; "
+        "each is compared with itself.",
         "The flood row counts the sign-ins Nginx let through (10 at once, then 5/s); errors there "
         "would be its 429s beyond the burst.",
     ]
