@@ -354,7 +354,7 @@ def run_baselines(bench: Bench, results: dict[str, Result]) -> dict[str, list[fl
             results[scenario.name] = bench.run(url, scenario)
         for name, env, scenario in (
             ("bare WSGI ceiling", {"BENCH_APP_COMMAND": CEILING_COMMAND}, Scenario(CEILING, "/")),
-            ("runserver", {"BENCH_APP_COMMAND": RUNSERVER_COMMAND}, Scenario(RUNSERVER, "/api/me/", bearer)),
+            ("runserver", RUNSERVER_BASELINE, Scenario(RUNSERVER, "/api/me/", bearer)),
             ("naive", NAIVE, Scenario(NAIVE_ME, "/api/me/", bearer)),
         ):
             url = bench.baseline(name, env)
@@ -378,6 +378,10 @@ def run_baselines(bench: Bench, results: dict[str, Result]) -> dict[str, list[fl
 
 CEILING_COMMAND = "gunicorn --config /app/config/gunicorn.py config.hello_wsgi:application"
 RUNSERVER_COMMAND = "python manage.py runserver 0.0.0.0:8000 --noreload"
+# With Django's default of no persistent connections: with the stack's 60 s, each of runserver's
+# per-connection threads kept a connection open until PostgreSQL ran out of slots, which failed
+# its own requests and those of web's freshly recycled workers.
+RUNSERVER_BASELINE = {"BENCH_APP_COMMAND": RUNSERVER_COMMAND, "CONN_MAX_AGE": "0"}
 # Gunicorn's defaults (one sync worker); only the port, and no control socket (read-only root).
 NAIVE_COMMAND = "gunicorn --bind 0.0.0.0:8000 --no-control-socket config.wsgi:application"
 NAIVE = {"BENCH_APP_COMMAND": NAIVE_COMMAND, "BENCH_NGINX_SITE": "./nginx/naive.conf.template"}
