@@ -62,6 +62,11 @@ class Result:
     errors: int
     requests: int
 
+    @property
+    def answered(self) -> int:
+        """Requests answered without an error (a flood's 429s, which Nginx answers, are errors)."""
+        return self.requests - self.errors
+
 
 def to_ms(value: str) -> float:
     number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", value).groups()  # type: ignore[union-attr]
@@ -162,7 +167,7 @@ class Bench:
         for _ in range(ROUNDS):
             base = self.run(url, replace(baseline, duration=seconds))
             pairs.append((base, self.run(self.base_url, replace(me, duration=seconds))))
-            self.paired_web_requests += pairs[-1][1].requests - pairs[-1][1].errors
+            self.paired_web_requests += pairs[-1][1].answered
         ratio = [pair[1].requests_per_second / max(pair[0].requests_per_second, 1e-9) for pair in pairs]
         median = sorted(range(ROUNDS), key=ratio.__getitem__)[ROUNDS // 2]
         return *pairs[median], [round(r, 3) for r in ratio]
@@ -335,11 +340,12 @@ def run_soak(
 
 def web_requests(results: dict[str, Result]) -> int:
     """Requests of the stack's own scenarios that reached web (a flood's 429s never do)."""
-    return sum(r.requests - r.errors for name, r in results.items() if name in (HEALTH, ME, ME_FLOOD, FLOOD))
+    return sum(r.answered for name, r in results.items() if name in (HEALTH, ME, ME_FLOOD, FLOOD))
 
 
-def run_baselines(bench: Bench, results: dict[str, Result]) -> dict[str, list[float]]:
-    """Each baseline in bench-app behind bench-nginx, into `results`; returns each pair's ratios."""
+def run_baselines(bench: Bench) -> tuple[dict[str, Result], dict[str, list[float]]]:
+    """Each baseline in bench-app behind bench-nginx: their results, and each pair's ratios."""
+    results: dict[str, Result] = {}
     bearer = {"Authorization": f"Bearer {bench.access}"}
     ratios: dict[str, list[float]] = {}
     try:
@@ -373,7 +379,7 @@ def run_baselines(bench: Bench, results: dict[str, Result]) -> dict[str, list[fl
         bench.stop_baselines()
         # Back to the stack's hasher for the bench user (the PBKDF2 baseline re-hashed it).
         bench.compose("exec", "-T", "web", "python", "manage.py", "ensure_user", "bench", stdin=bench.password + "\n")
-    return ratios
+    return results, ratios
 
 
 CEILING_COMMAND = "gunicorn --config /app/config/gunicorn.py config.hello_wsgi:application"
@@ -467,17 +473,14 @@ def main() -> int:
     compose(args.env_file, "--profile", "bench", "build", "bench", "bench-app", "bench-nginx")
     bench = Bench(args.env_file, f"https://127.0.0.1:{port}", args.duration, args.connections)
     bench.prepare()
-    results = run_stack(bench)
-    stack_rows = len(results)
+    stack = run_stack(bench)
     # Memory: web's workers now, then over the baselines' /api/me/ rounds and a soak that tops
     # their requests up to --soak; the soak comes last so those rounds count towards it.
     warm = bench.worker_memory()
-    ratios = run_baselines(bench, results)
-    served = web_requests(results) + bench.paired_web_requests
-    soaked, memory = run_soak(bench, served, args.soak, warm, results[HEALTH].requests_per_second)
-    if soaked:  # shown after the stack's own rows
-        rows = list(results.items())
-        results = dict([*rows[:stack_rows], (SOAK, soaked), *rows[stack_rows:]])
+    baselines, ratios = run_baselines(bench)
+    served = web_requests(stack) + bench.paired_web_requests
+    soaked, memory = run_soak(bench, served, args.soak, warm, stack[HEALTH].requests_per_second)
+    results = stack | ({SOAK: soaked} if soaked else {}) | baselines  # the soak shown with the stack's rows
     checks = bars(results, memory)
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
