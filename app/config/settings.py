@@ -99,12 +99,24 @@ DATABASES = {
         # Persistent connections: about 6x faster than a new connection per request.
         # https://docs.djangoproject.com/en/5.2/ref/databases/#persistent-connections
         conn_max_age=env_int("CONN_MAX_AGE", 60),
-        # A connection the database dropped (restart, failover) is replaced instead of failing a request.
+        # A connection the database dropped (restart, failover) is replaced instead of failing a
+        # request: checked before each request's first query, without a round trip (core/db/).
         conn_health_checks=True,
     )
 }
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...).")
+DATABASES["default"]["ENGINE"] = "core.db.postgresql"
+# TCP keepalives, so that a database that vanished without closing its connections (a crashed
+# host, a failover) shows as an error on the socket within ~1 minute of idleness, which the
+# health check sees. Options given in DATABASE_URL (?keepalives_idle=...) take precedence.
+DATABASES["default"]["OPTIONS"] = {
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+    **DATABASES["default"].get("OPTIONS", {}),
+}
 # The password may live apart from the URL, in a variable or a file (Docker secrets).
 if os.environ.get("DATABASE_PASSWORD", "").strip() or os.environ.get("DATABASE_PASSWORD_FILE", "").strip():
     DATABASES["default"]["PASSWORD"] = env_secret("DATABASE_PASSWORD")

@@ -116,6 +116,15 @@ def test_database_connections_are_persistent_and_health_checked() -> None:
     assert database["CONN_HEALTH_CHECKS"] is True
 
 
+def test_database_options_in_the_url_override_the_keepalive_defaults() -> None:
+    code = "import config.settings as s; o = s.DATABASES['default']['OPTIONS']; print(o['keepalives_idle'], o['keepalives'])"
+
+    result = import_settings(code, DATABASE_URL="postgres://app:pw@db:5432/app?keepalives_idle=5")
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["5", "1"]
+
+
 def test_a_secret_can_come_from_a_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     secret_file = tmp_path / "secret_key"
     secret_file.write_text("f" * 50 + "\n")

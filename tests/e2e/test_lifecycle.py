@@ -118,3 +118,19 @@ def test_nginx_follows_web_to_a_new_address(base_url: str, compose: Compose) -> 
 
     assert new_address != old_address, "the test could not move web to a new address"
     assert status == 200
+
+
+def test_web_carries_on_after_the_database_restarts(
+    base_url: str, compose: Compose, make_user: Callable[[str], str]
+) -> None:
+    """Each worker's persistent connection dies with the database; its next request opens a new one."""
+    password = make_user("db-restart")
+    bearer = {"Authorization": f"Bearer {login(base_url, 'db-restart', password).json()['access']}"}
+    # Every worker holds a connection: more requests than workers, each answered.
+    assert {smoke.request(base_url, "GET", "/api/me/", headers=bearer).status for _ in range(12)} == {200}
+
+    compose("restart", "db")
+    compose("up", "--detach", "--wait", "db")
+    statuses = [smoke.request(base_url, "GET", "/api/me/", headers=bearer).status for _ in range(12)]
+
+    assert statuses == [200] * 12

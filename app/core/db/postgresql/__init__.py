@@ -1,0 +1,1 @@
+"""Django's PostgreSQL backend with a connection health check that costs no round trip."""
