@@ -18,9 +18,13 @@ from accounts.services import user_password_change, user_register, user_update
 class MeView(APIView):
     """GET /api/me/: the user the access token belongs to; PATCH changes names and email."""
 
+    # Reads reuse one serializer: a new instance deep-copies its declared fields, which was a
+    # sixth of GET /api/me/'s Python (make bench). Reading a user keeps no state on it.
+    reader = MeSerializer()
+
     @extend_schema(responses=MeSerializer)
     def get(self, request: Request) -> Response:
-        return Response(MeSerializer(request.user).data)
+        return Response(self.reader.to_representation(request.user))
 
     @extend_schema(request=MeSerializer, responses=MeSerializer)
     def patch(self, request: Request) -> Response:
