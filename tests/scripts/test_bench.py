@@ -118,6 +118,27 @@ def test_a_baseline_and_api_me_alternate_and_the_median_round_is_kept(monkeypatc
     assert (base.requests_per_second, me.requests_per_second) == (900.0, 270.0)
 
 
+def test_the_static_file_alternates_with_api_me_and_its_ratio_reads_static_over_me(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    figures = {bench.STATIC: iter([8000.0, 6000.0, 9000.0]), bench.ME: iter([400.0, 500.0, 300.0])}
+    order: list[str] = []
+
+    def run(url: str, scenario: bench.Scenario) -> bench.Result:
+        order.append(scenario.name)
+        return result(scenario.name, next(figures[scenario.name]) if scenario.name in figures else 100.0)
+
+    stack = bench.Bench("env", "https://stack", duration=5, connections=32)
+    monkeypatch.setattr(stack, "run", run)
+    monkeypatch.setattr(bench.time, "sleep", lambda seconds: None)
+
+    results, ratios = bench.run_stack(stack)
+
+    assert order[:6] == [bench.STATIC, bench.ME] * 3
+    assert ratios == {bench.STATIC: [20.0, 12.0, 30.0]}  # the median round is the first
+    assert (results[bench.STATIC].requests_per_second, results[bench.ME].requests_per_second) == (8000.0, 400.0)
+    assert list(results)[:3] == [bench.STATIC, bench.ME, bench.HEALTH]
+    assert stack.paired_web_requests == (400 + 500 + 300) * 8
+
+
 def test_only_requests_that_reached_web_count_towards_the_soak() -> None:
     flood = bench.Result(bench.FLOOD, 6.0, 1.0, 1.0, 1.0, 40, 100)  # 40 of them 429s from Nginx
     results = {bench.STATIC: result(bench.STATIC, 9000.0), bench.HEALTH: result(bench.HEALTH, 700.0)}
