@@ -205,6 +205,8 @@ class Bench:
 
 THREADS = 2
 SOAK_CHUNK = 30  # seconds
+# A PBKDF2 sign-in takes about a second here, four at a time: a shorter run may complete none.
+PBKDF2_SECONDS = 3
 # Each baseline is measured in ROUNDS short runs, each followed by one of /api/me/, a PAIR_SHARE of
 # the scenario duration each (2 s of the default 5), so the bench stays under 5 minutes.
 ROUNDS = 3
@@ -276,6 +278,11 @@ def bars(results: dict[str, Result], memory: dict[str, float]) -> list[Bar]:
     ]
 
 
+def idle_scenarios(results: dict[str, Result]) -> list[str]:
+    """Scenarios in which no request completed: no ratio can be drawn from them."""
+    return [name for name, result in results.items() if result.requests_per_second <= 0]
+
+
 def next_to(baseline: str) -> str:
     """The name of the /api/me/ run that follows a baseline's."""
     return f"/api/me/ again, right after the {SHORT_NAMES[baseline]}"
@@ -342,6 +349,8 @@ def run_soak(
             chunk = bench.run(bench.base_url, Scenario(SOAK, "/api/health/", duration=min(max(seconds, 2), SOAK_CHUNK)))
             first = first or chunk
             served, rate = served + chunk.requests, chunk.requests_per_second
+            if not chunk.requests:  # web answers nothing: no soak to speak of
+                break
     finally:
         soaking.set()
         sampler.join()
@@ -382,9 +391,8 @@ def run_baselines(bench: Bench) -> tuple[dict[str, Result], dict[str, list[float
         # verifies it), and a new hash revokes the access token the scenarios above use.
         url = bench.baseline("PBKDF2", LIFTED | {"BENCH_PASSWORD_HASHER": "pbkdf2"})
         smoke.request(url, "POST", "/api/token/", json_body={"username": "bench", "password": bench.password})
-        results[LOGIN_PBKDF2] = bench.run(
-            url, Scenario(LOGIN_PBKDF2, "/api/token/", connections=4, script="post.lua", env=bench.sign_in)
-        )
+        pbkdf2 = Scenario(LOGIN_PBKDF2, "/api/token/", connections=4, script="post.lua", env=bench.sign_in)
+        results[LOGIN_PBKDF2] = bench.run(url, replace(pbkdf2, duration=max(bench.duration, PBKDF2_SECONDS)))
     finally:
         progress("stopping the baselines...")
         bench.stop_baselines()
@@ -493,6 +501,8 @@ def main() -> int:
     served = web_requests(stack) + bench.paired_web_requests
     soaked, memory = run_soak(bench, served, args.soak, warm, stack[HEALTH].requests_per_second)
     results = stack | ({SOAK: soaked} if soaked else {}) | baselines  # the soak shown with the stack's rows
+    if idle := idle_scenarios(results):
+        sys.exit(f"error: no request completed in {', '.join(idle)}; run longer (--duration).")
     checks = bars(results, memory)
     meta = {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),

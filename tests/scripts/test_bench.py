@@ -72,6 +72,12 @@ def test_bars_are_the_ratios_of_one_run() -> None:
     assert checks["a web worker's memory growth over its life in the soak"].met
 
 
+def test_a_scenario_in_which_no_request_completed_is_named() -> None:
+    results = {bench.LOGIN: result(bench.LOGIN, 30.0), bench.LOGIN_PBKDF2: result(bench.LOGIN_PBKDF2, 0.0)}
+
+    assert bench.idle_scenarios(results) == [bench.LOGIN_PBKDF2]
+
+
 def test_the_soak_runs_only_as_long_as_the_missing_requests_need() -> None:
     assert bench.soak_duration(100_000 - 20_000, 1000.0) == 81
     assert bench.soak_duration(-5, 1000.0) == 0
@@ -162,3 +168,20 @@ def test_the_soak_runs_in_short_chunks_each_sized_by_the_last_rate(monkeypatch) 
     # 9,000 to go at 100/s: 91 s, capped at 30, which serve 4,500; the last 4,500 at 150/s: 31 s,
     # capped at 30, which serve them all.
     assert durations == [30, 30]
+
+
+def test_a_soak_that_serves_nothing_stops(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    calls: list[int] = []
+
+    def run(url: str, scenario: bench.Scenario) -> bench.Result:
+        calls.append(1)
+        assert len(calls) < 5, "the soak went on without serving anything"
+        return bench.Result(scenario.name, 100.0, 1.0, 1.0, 1.0, 0, 0)
+
+    stack = bench.Bench("env", "https://stack", duration=5, connections=32)
+    monkeypatch.setattr(stack, "run", run)
+    monkeypatch.setattr(bench.Bench, "worker_memory", lambda self: {})
+
+    bench.run_soak(stack, served=0, soak=10_000, warm={}, rate=100.0)
+
+    assert len(calls) == 1
