@@ -308,10 +308,9 @@ def run_stack(bench: Bench) -> tuple[dict[str, Result], dict[str, list[float]]]:
     bearer = {"Authorization": f"Bearer {bench.access}"}
     progress("the stack, as configured:")
     # The static file and /api/me/ alternate like the baselines and /api/me/ below: their ratio is a bar.
-    static, results[ME], static_over_me = bench.paired(
+    results[STATIC], results[ME], static_over_me = bench.paired(
         bench.base_url, Scenario(STATIC, bench.static_path, GZIP), Scenario(ME, "/api/me/", bearer), True
     )
-    results = {STATIC: static, **results}
     results[HEALTH] = bench.run(bench.base_url, Scenario(HEALTH, "/api/health/"))
     # The flood starts first and ends last, so it lasts the whole /api/me/ measurement.
     flood = Scenario(
