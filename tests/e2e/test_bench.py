@@ -27,4 +27,5 @@ def test_bench_runs_every_scenario_and_baseline_and_cleans_up(env_file: str, com
     assert failing == []
     assert len(report["bars"]) == 7 and report["memory"]["worker_rss_mib_peak"] > 0
     assert "| bar | measured | target | met |" in (tmp_path / "results.md").read_text()
-    assert compose("--profile", "bench", "ps", "--all", "--quiet", "bench-app", "bench-nginx").stdout.strip() == ""
+    left = compose("--profile", "bench", "ps", "--all", "--quiet", "bench", "bench-app", "bench-nginx").stdout.strip()
+    assert left == "", "the wrk container or a baseline outlived the bench"

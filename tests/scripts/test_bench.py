@@ -3,6 +3,8 @@
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
 
@@ -185,3 +187,37 @@ def test_a_soak_that_serves_nothing_stops(monkeypatch) -> None:  # type: ignore[
     bench.run_soak(stack, served=0, soak=10_000, warm={}, rate=100.0)
 
     assert len(calls) == 1
+
+
+def test_a_baseline_is_ready_once_its_health_answers_200_through_its_nginx(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    answers: list[object] = [
+        ConnectionResetError("reset"),
+        bench.smoke.Reply(502, {}, b""),
+        bench.smoke.Reply(200, {}, b""),
+    ]
+    asked: list[tuple[str, str]] = []
+
+    def request(url: str, method: str, path: str, **kwargs: object) -> object:
+        asked.append((url, path))
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(bench.time, "sleep", lambda seconds: None)
+
+    bench.wait_until_ready("https://baseline", "naive", request=request)
+
+    assert asked == [("https://baseline", "/api/health/")] * 3
+
+
+def test_a_baseline_that_never_answers_200_is_a_clear_error(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(bench.time, "sleep", lambda seconds: None)
+
+    with pytest.raises(SystemExit) as stopped:
+        bench.wait_until_ready(
+            "https://baseline", "runserver", request=lambda *a, **k: bench.smoke.Reply(502, {}, b""), seconds=0
+        )
+
+    assert "the runserver baseline did not answer /api/health/" in str(stopped.value)
+    assert "HTTP 502" in str(stopped.value)
