@@ -19,10 +19,10 @@ def load(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
     return runpy.run_path(str(CONFIG))
 
 
-def test_defaults_to_sync_workers_one_more_than_the_cpus(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_defaults_to_one_sync_worker_per_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     config = load(monkeypatch, GUNICORN_WORKERS="")
 
-    assert config["workers"] == len(os.sched_getaffinity(0)) + 1
+    assert config["workers"] == len(os.sched_getaffinity(0))
     assert config["worker_class"] == "sync"
 
 
