@@ -117,6 +117,7 @@ def test_a_baseline_and_api_me_alternate_and_the_median_round_is_kept(monkeypatc
 
     stack = bench.Bench("env", "https://stack", duration=5, connections=32)
     monkeypatch.setattr(stack, "run", run)
+    monkeypatch.setattr(bench, "ROUNDS", 3)
 
     base, me, ratios = stack.paired("https://baseline", bench.Scenario("base", "/"), bench.Scenario("me", "/api/me/"))
 
@@ -137,6 +138,7 @@ def test_the_static_file_alternates_with_api_me_and_its_ratio_reads_static_over_
     stack = bench.Bench("env", "https://stack", duration=5, connections=32)
     monkeypatch.setattr(stack, "run", run)
     monkeypatch.setattr(bench.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(bench, "ROUNDS", 3)
 
     results, ratios = bench.run_stack(stack)
 
