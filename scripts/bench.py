@@ -237,15 +237,14 @@ class Bench:
 
     def worker_memory(self) -> dict[str, int]:
         """RSS in KiB of each of web's Gunicorn workers (the master's children), by PID."""
-        command = ["docker", "top", self.web_container, "-eo", "pid,ppid,rss,args"]
-        top = subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()[1:]
+        top = docker("top", self.web_container, "-eo", "pid,ppid,rss,args").splitlines()[1:]
         rows = [line.split(None, 3) for line in top if "gunicorn" in line]
         pids = {row[0] for row in rows}
         return {row[0]: int(row[2]) for row in rows if row[1] in pids}
 
 
 THREADS = 2
-WRK_CONTAINER_SECONDS = 1800  # the wrk container's life if the bench is killed; a run takes ~5 minutes
+WRK_CONTAINER_SECONDS = 1800  # the wrk container's life if the bench is killed; a run takes ~3.5 minutes
 SOAK_CHUNK = 30  # seconds
 # A PBKDF2 sign-in takes about a second here, four at a time: a shorter run may complete none.
 PBKDF2_SECONDS = 3
