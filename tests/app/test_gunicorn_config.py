@@ -2,6 +2,8 @@
 
 import os
 import runpy
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -42,3 +44,28 @@ def test_logs_go_to_stdout_and_the_control_socket_is_off(monkeypatch: pytest.Mon
     config = load(monkeypatch)
 
     assert (config["accesslog"], config["errorlog"], config["control_socket_disable"]) == ("-", "-", True)
+
+
+def test_workers_are_forked_from_a_master_that_loaded_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = load(monkeypatch)
+
+    assert config["preload_app"] is True
+
+
+def test_loading_the_wsgi_module_imports_the_views_and_opens_no_database_connection() -> None:
+    """Gunicorn's master imports config.wsgi once and forks every worker from it (preload_app): the
+    views are then ready in each worker, and a connection opened there would be one socket shared
+    by all of them. Nothing listens on the database URL given here, so any attempt to connect fails."""
+    code = (
+        "import sys; from config.wsgi import application; from django.db import connections; "
+        "print('config.urls' in sys.modules, 'accounts.views' in sys.modules, "
+        "all(c.connection is None for c in connections.all()))"
+    )
+    env = os.environ | {"DATABASE_URL": "postgres://app:pw@127.0.0.1:9/app"}
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True", "True"]
