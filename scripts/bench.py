@@ -8,13 +8,14 @@ time. The stack's own scenarios go through its Nginx; the baselines (a bare WSGI
 a naive setup, the stack with its sign-in limits lifted or with PBKDF2) run one at a time in the
 bench-app service behind a second Nginx (bench-nginx) from the same image. Figures, the ratios
 issue 6 sets bars for, and web's worker memory over a soak are printed and saved under
-bench-results/ as JSON and Markdown. Stdlib only; `make bench` runs it.
+bench-results/ as JSON, Markdown and an SVG chart. Stdlib only; `make bench` runs it.
 """
 
 import argparse
 import functools
 import http.client
 import json
+import math
 import os
 import platform
 import re
@@ -27,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -517,13 +519,52 @@ def markdown(
     return "\n".join(lines) + "\n"
 
 
+BASELINES = {*SHORT_NAMES, NAIVE_STATIC, REFRESH, VERIFY, LOGIN, LOGIN_PBKDF2}  # not the stack as configured
+
+
+def svg_chart(results: dict[str, Result], meta: dict[str, str]) -> str:
+    """Requests/s of every scenario as horizontal bars on a log scale (static files and PBKDF2
+    sign-ins are four orders of magnitude apart): the stack as configured in blue, the baselines
+    and the stack with its sign-in limits lifted in grey. Plain SVG, no plotting library."""
+    label_width, bar_width, row, top = 400, 420, 24, 70
+    decades = max(1, math.ceil(math.log10(max((r.requests_per_second for r in results.values()), default=1) or 1)))
+    height = top + row * len(results) + 16
+
+    def x(rps: float) -> float:
+        return label_width + bar_width * math.log10(max(rps, 1.0)) / decades
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{label_width + bar_width + 90}" height="{height}" '
+        'font-family="sans-serif" font-size="12">',
+        '<text x="8" y="18" font-size="14">Requests/s, log scale: <tspan fill="#2f6db5">the stack as '
+        'configured</tspan>, <tspan fill="#777">baselines and the stack with its sign-in limits lifted</tspan></text>',
+        f'<text x="8" y="36" fill="#666">{escape(meta["date"])}, {escape(meta["machine"])}, '
+        f"{escape(meta['connections'])} connections unless stated</text>",
+    ]
+    for power in range(decades + 1):
+        parts.append(
+            f'<line x1="{x(10**power):.1f}" y1="{top - 12}" x2="{x(10**power):.1f}" y2="{height - 12}" stroke="#ddd"/>'
+            f'<text x="{x(10**power):.1f}" y="{top - 16}" text-anchor="middle" fill="#666">{10**power:,}</text>'
+        )
+    for index, result in enumerate(results.values()):
+        y = top + index * row
+        colour = "#999" if result.scenario in BASELINES else "#2f6db5"
+        parts.append(
+            f'<text x="{label_width - 8}" y="{y + 12}" text-anchor="end">{escape(result.scenario)}</text>'
+            f'<rect class="bar" x="{label_width}" y="{y}" width="{x(result.requests_per_second) - label_width:.1f}" '
+            f'height="16" fill="{colour}"><title>{escape(result.scenario)}</title></rect>'
+            f'<text x="{x(result.requests_per_second) + 6:.1f}" y="{y + 12}">{result.requests_per_second:,.0f}</text>'
+        )
+    return "\n".join([*parts, "</svg>"]) + "\n"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--env-file", default=".env")
     parser.add_argument("--duration", type=int, default=5, help="seconds per scenario (default 5)")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--soak", type=int, default=100_000, help="requests web serves before memory is read again")
-    parser.add_argument("--out", default=str(ROOT / "bench-results"), help="folder for results.{json,md}")
+    parser.add_argument("--out", default=str(ROOT / "bench-results"), help="folder for results.{json,md,svg}")
     args = parser.parse_args()
     port = compose(args.env_file, "port", "nginx", "443").strip().rsplit(":", 1)[-1]
     if not port.isdigit():
@@ -568,6 +609,7 @@ def main() -> int:
     (out / "results.json").write_text(json.dumps(document, indent=2))
     table = markdown(results, checks, memory, meta, ratios)
     (out / "results.md").write_text(table)
+    (out / "results.svg").write_text(svg_chart(results, meta))
     print()
     print(table)
     print(f"({meta['seconds']} s; saved in {out}/)")

@@ -5,6 +5,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from xml.etree import ElementTree
 
 from stack import Compose
 
@@ -27,5 +28,7 @@ def test_bench_runs_every_scenario_and_baseline_and_cleans_up(env_file: str, com
     assert failing == []
     assert len(report["bars"]) == 7 and report["memory"]["worker_rss_mib_peak"] > 0
     assert "| bar | measured | target | met |" in (tmp_path / "results.md").read_text()
+    chart = ElementTree.parse(tmp_path / "results.svg").getroot()
+    assert len(list(chart.iter("{http://www.w3.org/2000/svg}rect"))) == 16
     left = compose("--profile", "bench", "ps", "--all", "--quiet", "bench", "bench-app", "bench-nginx").stdout.strip()
     assert left == "", "the wrk container or a baseline outlived the bench"

@@ -1,7 +1,9 @@
 """scripts/bench.py reads wrk's report correctly; the load itself runs in `make bench`."""
 
+import math
 import sys
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -72,6 +74,20 @@ def test_bars_are_the_ratios_of_one_run() -> None:
     assert checks["sign-in: Argon2id vs PBKDF2"].measured == 12.0
     assert not checks["/api/me/ p99 during a sign-in flood"].met  # 75 ms is over 60
     assert checks["a web worker's memory growth over its life in the soak"].met
+
+
+def test_the_chart_has_a_bar_per_scenario_on_a_log_scale_with_baselines_apart() -> None:
+    rps = {bench.STATIC: 8000.0, bench.ME: 400.0, bench.CEILING: 1000.0, bench.LOGIN_PBKDF2: 4.0}
+    results = {name: result(name, value) for name, value in rps.items()}
+    meta = {"date": "2026-11-26 10:00 UTC", "machine": "x86_64, 2 CPUs", "connections": "32"}
+
+    svg = ElementTree.fromstring(bench.svg_chart(results, meta))  # well-formed, or this raises
+
+    rects = svg.iter("{http://www.w3.org/2000/svg}rect")
+    bars = {rect[0].text: (float(rect.get("width", "")), rect.get("fill")) for rect in rects}
+    assert list(bars) == list(rps)
+    assert bars[bench.STATIC][0] / bars[bench.ME][0] == pytest.approx(math.log10(8000) / math.log10(400), rel=1e-3)
+    assert bars[bench.ME][1] == bars[bench.STATIC][1] != bars[bench.CEILING][1] == bars[bench.LOGIN_PBKDF2][1]
 
 
 def test_a_scenario_in_which_no_request_completed_is_named() -> None:
