@@ -34,7 +34,7 @@ max_requests = _int("GUNICORN_MAX_REQUESTS", 10000)
 max_requests_jitter = max_requests // 10
 # Django is imported once, in the master, and each worker is a fork of it: a worker recycled by
 # max_requests serves at once instead of spending ~0.7 s of CPU importing Django first (recycling
-# every 2,000 requests: /api/me/ p99 140-190 ms against 360-850 ms). Deploy new code with a new
+# every 2,000 requests: /api/me/ p99 138-194 ms against 360-846 ms). Deploy new code with a new
 # container, as `make up` does; a SIGHUP would not reload it.
 preload_app = True
 
