@@ -246,7 +246,7 @@ class Bench:
 
 
 THREADS = 2
-WRK_CONTAINER_SECONDS = 1800  # the wrk container's life if the bench is killed; a run takes ~3.5 minutes
+WRK_CONTAINER_SECONDS = 1800  # the wrk container's life if the bench is killed; a run takes 3.5 to 5 minutes
 SOAK_CHUNK = 30  # seconds
 # A PBKDF2 sign-in takes about a second here, four at a time: a shorter run may complete none.
 PBKDF2_SECONDS = 3
