@@ -38,6 +38,16 @@ max_requests_jitter = max_requests // 10
 # container, as `make up` does; a SIGHUP would not reload it.
 preload_app = True
 
+
+def pre_fork(server: object, worker: object) -> None:
+    """Before each fork, close any database connection the master holds (app code that queries at
+    import would open one): forked workers would otherwise share its socket and garble each
+    other's queries. The template's own code opens none; each worker connects on first use."""
+    from django.db import connections
+
+    connections.close_all()
+
+
 # Trust X-Forwarded-* from any peer: only Nginx can reach this port (the web service is on
 # no published port and shares its front network with Nginx alone). Narrow it if that changes.
 forwarded_allow_ips = os.getenv("FORWARDED_ALLOW_IPS", "*")

@@ -69,3 +69,21 @@ def test_loading_the_wsgi_module_imports_the_views_and_opens_no_database_connect
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True", "True"]
+
+
+def test_the_master_closes_database_connections_before_it_forks_a_worker() -> None:
+    """A query at import time (in code added to the template) opens a connection in the master;
+    pre_fork closes it, so no two workers share one socket."""
+    code = (
+        "import runpy; from config.wsgi import application; from django.db import connection; "
+        "connection.ensure_connection(); opened = connection.connection is not None; "
+        f"runpy.run_path({str(CONFIG)!r})['pre_fork'](None, None); "
+        "print(opened, connection.connection is None)"
+    )
+
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=60
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["True", "True"]
