@@ -3,6 +3,7 @@
 https://docs.gunicorn.org/en/stable/settings.html
 """
 
+import gc
 import os
 
 
@@ -42,10 +43,16 @@ preload_app = True
 def pre_fork(server: object, worker: object) -> None:
     """Before each fork, close any database connection the master holds (app code that queries at
     import would open one): forked workers would otherwise share its socket and garble each
-    other's queries. The template's own code opens none; each worker connects on first use."""
+    other's queries. The template's own code opens none; each worker connects on first use.
+
+    Then freeze what the master has loaded, so that the workers' garbage collector leaves those
+    objects, and the pages they share with the master, alone: each worker's private memory fell
+    from 34 to 16 MiB and a full collection from ~100 to ~12 ms, throughput unchanged (README, Performance).
+    """
     from django.db import connections
 
     connections.close_all()
+    gc.freeze()
 
 
 # Trust X-Forwarded-* from any peer: only Nginx can reach this port (the web service is on
