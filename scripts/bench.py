@@ -547,13 +547,13 @@ def svg_chart(results: dict[str, Result], meta: dict[str, str]) -> str:
             f'<text x="{x(10**power):.1f}" y="{top - 16}" text-anchor="middle" fill="#666">{10**power:,}</text>'
         )
     for index, result in enumerate(results.values()):
-        y = top + index * row
+        y, end, name = top + index * row, x(result.requests_per_second), escape(result.scenario)
         colour = "#999" if result.scenario in BASELINES else "#2f6db5"
         parts.append(
-            f'<text x="{label_width - 8}" y="{y + 12}" text-anchor="end">{escape(result.scenario)}</text>'
-            f'<rect class="bar" x="{label_width}" y="{y}" width="{x(result.requests_per_second) - label_width:.1f}" '
-            f'height="16" fill="{colour}"><title>{escape(result.scenario)}</title></rect>'
-            f'<text x="{x(result.requests_per_second) + 6:.1f}" y="{y + 12}">{result.requests_per_second:,.0f}</text>'
+            f'<text x="{label_width - 8}" y="{y + 12}" text-anchor="end">{name}</text>'
+            f'<rect class="bar" x="{label_width}" y="{y}" width="{end - label_width:.1f}" height="16" '
+            f'fill="{colour}"><title>{name}</title></rect>'
+            f'<text x="{end + 6:.1f}" y="{y + 12}">{result.requests_per_second:,.0f}</text>'
         )
     return "\n".join([*parts, "</svg>"]) + "\n"
 

@@ -21,6 +21,18 @@ def load(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
     return runpy.run_path(str(CONFIG))
 
 
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run `code` in a fresh interpreter from app/, as Gunicorn's master would import the app."""
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=settings.BASE_DIR,
+        env=os.environ | env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
 def test_defaults_to_one_sync_worker_per_cpu(monkeypatch: pytest.MonkeyPatch) -> None:
     config = load(monkeypatch, GUNICORN_WORKERS="")
 
@@ -61,11 +73,8 @@ def test_loading_the_wsgi_module_imports_the_views_and_opens_no_database_connect
         "print('config.urls' in sys.modules, 'accounts.views' in sys.modules, "
         "all(c.connection is None for c in connections.all()))"
     )
-    env = os.environ | {"DATABASE_URL": "postgres://app:pw@127.0.0.1:9/app"}
 
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60
-    )
+    result = run_python(code, DATABASE_URL="postgres://app:pw@127.0.0.1:9/app")
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True", "True"]
@@ -82,9 +91,7 @@ def test_before_each_fork_the_master_closes_database_connections_and_freezes_its
         "print(opened, connection.connection is None, gc.get_freeze_count() > 10000)"
     )
 
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=settings.BASE_DIR, capture_output=True, text=True, timeout=60
-    )
+    result = run_python(code)
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True", "True"]
