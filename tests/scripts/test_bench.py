@@ -1,11 +1,13 @@
 """scripts/bench.py reads wrk's report correctly; the load itself runs in `make bench`."""
 
 import math
+import re
 import sys
 from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "scripts"))
@@ -239,3 +241,17 @@ def test_a_baseline_that_never_answers_200_is_a_clear_error(monkeypatch) -> None
 
     assert "the runserver baseline did not answer /api/health/" in str(stopped.value)
     assert "HTTP 502" in str(stopped.value)
+
+
+def test_make_bench_after_make_up_builds_no_image_but_wrks() -> None:
+    """The classic builder builds every stage above its target, needed or not: above the bench
+    stage there must be only stages `make up` has built already (test and tlsscan cost ~35 s)."""
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+    stages = re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", (ROOT / "Dockerfile").read_text(), re.MULTILINE | re.IGNORECASE)
+    up_targets = {s["build"]["target"] for s in services.values() if "build" in s and not s.get("profiles")}
+    built_by_up = stages[: max(stages.index(target) for target in up_targets) + 1]
+
+    above_bench = stages[: stages.index(services["bench"]["build"]["target"])]
+
+    assert up_targets, "no service of make up builds an image"
+    assert set(above_bench) <= set(built_by_up), f"stages above bench: {above_bench}; make up builds {built_by_up}"
