@@ -20,6 +20,7 @@ import os
 import platform
 import re
 import secrets
+import signal
 import subprocess
 import sys
 import threading
@@ -91,6 +92,25 @@ def parse_wrk(name: str, output: str) -> Result:
         errors=errors,
         requests=int(re.search(r"(\d+) requests in", output)[1]),  # type: ignore[index]
     )
+
+
+def stop_cleanly_on_signals() -> None:
+    """Ctrl-C, SIGTERM (`timeout`, a CI job cancelled) and SIGHUP (a closed terminal) unwind the
+    bench like an error does, through its `finally` blocks: the baselines and wrk's container are
+    stopped and the bench user gets the stack's hasher back. Without it, SIGTERM left bench-app,
+    bench-nginx and wrk's container running, and `make down` could not remove the networks.
+    Later signals are ignored, so that the clean-up (a few seconds) is not cut short in turn.
+    """
+    caught = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def unwind(signum: int, _frame: object) -> None:
+        for caught_signal in caught:
+            signal.signal(caught_signal, signal.SIG_IGN)
+        progress(f"{signal.Signals(signum).name}: stopping the baselines and wrk's container...")
+        raise SystemExit(128 + signum)
+
+    for caught_signal in caught:
+        signal.signal(caught_signal, unwind)
 
 
 def docker(*args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
@@ -170,8 +190,9 @@ class Bench:
 
     def start_wrk(self) -> None:
         """One container of the bench image for every wrk run, each a `docker exec` (~0.1 s; a
-        `docker compose run` each cost ~0.35 s, ~13 s over a bench). It ends by itself after
-        WRK_CONTAINER_SECONDS if the bench is killed before stop_wrk."""
+        `docker compose run` each cost ~0.35 s, ~13 s over a bench). Should the bench be killed
+        outright (SIGKILL) before stop_wrk, it ends by itself after WRK_CONTAINER_SECONDS, or at
+        `make down`."""
         sleep = ["--entrypoint", "sleep", "bench", str(WRK_CONTAINER_SECONDS)]
         self.wrk_container = self.compose("--profile", "bench", "run", "--detach", "--rm", *sleep).strip()
 
@@ -566,6 +587,7 @@ def main() -> int:
     parser.add_argument("--soak", type=int, default=100_000, help="requests web serves before memory is read again")
     parser.add_argument("--out", default=str(ROOT / "bench-results"), help="folder for results.{json,md,svg}")
     args = parser.parse_args()
+    stop_cleanly_on_signals()
     port = compose(args.env_file, "port", "nginx", "443").strip().rsplit(":", 1)[-1]
     if not port.isdigit():
         sys.exit("error: Nginx publishes no HTTPS port; start the stack first (make up).")
@@ -574,8 +596,8 @@ def main() -> int:
     compose(args.env_file, "--profile", "bench", "build", "bench", "bench-app", "bench-nginx")
     bench = Bench(args.env_file, f"https://127.0.0.1:{port}", args.duration, args.connections)
     bench.prepare()
-    bench.start_wrk()
     try:
+        bench.start_wrk()
         stack, stack_ratios = run_stack(bench)
         # Memory: web's workers now, then over the baselines' /api/me/ rounds and a soak that tops
         # their requests up to --soak; the soak comes last so those rounds count towards it.

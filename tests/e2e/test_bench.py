@@ -1,6 +1,7 @@
 """`make bench` end to end, briefly: every scenario and baseline runs and the report is written."""
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -32,3 +33,28 @@ def test_bench_runs_every_scenario_and_baseline_and_cleans_up(env_file: str, com
     assert len(list(chart.iter("{http://www.w3.org/2000/svg}rect"))) == 16
     left = compose("--profile", "bench", "ps", "--all", "--quiet", "bench", "bench-app", "bench-nginx").stdout.strip()
     assert left == "", "the wrk container or a baseline outlived the bench"
+
+
+def test_bench_stopped_by_sigterm_stops_its_baselines_and_wrk(env_file: str, compose: Compose, tmp_path: Path) -> None:
+    bench = subprocess.Popen(
+        [sys.executable, "scripts/bench.py", "--env-file", env_file, "--duration", "1", "--soak", "0",
+         "--out", str(tmp_path)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    assert bench.stdout is not None
+    output = []
+    for line in bench.stdout:  # until the first baseline is up, as a `timeout` or a CI job might
+        output.append(line)
+        if "/api/token/refresh/" in line:
+            break
+    running = compose("--profile", "bench", "ps", "--quiet", "bench-app", "bench-nginx").stdout.split()
+
+    bench.send_signal(signal.SIGTERM)
+    output += bench.stdout.readlines()
+    bench.wait(timeout=120)
+    time.sleep(5)  # as above: the tests that follow need Nginx's sign-in burst allowance
+
+    assert len(running) == 2, "".join(output)
+    assert bench.returncode == 128 + signal.SIGTERM, "".join(output)
+    left = compose("--profile", "bench", "ps", "--all", "--quiet", "bench", "bench-app", "bench-nginx").stdout.strip()
+    assert left == "", "the wrk container or a baseline outlived the bench:\n" + "".join(output)
