@@ -7,6 +7,9 @@ MAKEFLAGS += --no-print-directory
 PYTHON   ?= python3
 ENV_FILE ?= .env
 COMPOSE  := docker compose --env-file $(ENV_FILE)
+# down names every profile, so it also removes what an interrupted `make bench` or test run left
+# (baselines, wrk's container): containers of a profile left out would keep the networks in use.
+PROFILES := --profile bench --profile test
 VENV     := .venv
 # The user `make smoke` signs in as; created (or its password reset) on each run.
 SMOKE_USER ?= smoke
@@ -49,10 +52,10 @@ $(CERT_DIR)/local.crt:
 	@echo "$(CERT_DIR)/local.crt created: a self-signed certificate for localhost and 127.0.0.1 (825 days)."
 
 down: ## Stop and remove the containers (the database volume is kept)
-	@$(COMPOSE) down --remove-orphans
+	@$(COMPOSE) $(PROFILES) down --remove-orphans
 
 clean: ## Stop the stack and DELETE its database volume (all data)
-	@$(COMPOSE) down --remove-orphans --volumes
+	@$(COMPOSE) $(PROFILES) down --remove-orphans --volumes
 
 migrate: ## Apply database migrations (the one-shot migrate job)
 	@$(COMPOSE) run --rm migrate
@@ -82,7 +85,7 @@ test: $(VENV)/.installed ## Run every test: in-process tests against PostgreSQL,
 	$(PYTHON) scripts/init_env.py --set COMPOSE_PROJECT_NAME=$(TEST_PROJECT) \
 		--set HTTP_PORT=$$port --set HTTPS_PORT=$$tls_port \
 		--set AUTH_THROTTLE_RATE=100000/min $$env >/dev/null; \
-	trap 'docker compose --env-file '"$$env"' down --volumes --remove-orphans >/dev/null 2>&1; rm -rf '"$$tmp" EXIT; \
+	trap 'docker compose --env-file '"$$env"' $(PROFILES) down --volumes --remove-orphans >/dev/null 2>&1; rm -rf '"$$tmp" EXIT; \
 	echo "== starting a test stack on 127.0.0.1:$$port (HTTP) and :$$tls_port (HTTPS)"; \
 	$(MAKE) up ENV_FILE=$$env; \
 	echo "== in-process tests (pytest-django, PostgreSQL)"; \
@@ -122,7 +125,7 @@ LINT_ENV := SECRET_KEY=lint-only-not-a-secret JWT_SIGNING_KEY=lint-only-not-a-se
 SHELL_SCRIPTS := .ci/run db/create-app-role.sh nginx/entrypoint.d/40-server-names.sh
 
 lint: lint-python lint-types lint-docker lint-shell lint-compose lint-workflows lint-migrations lint-nginx ## Run every check CI runs (each step says what failed)
-	@$(COMPOSE_LINT) down --remove-orphans >/dev/null 2>&1
+	@$(COMPOSE_LINT) $(PROFILES) down --remove-orphans >/dev/null 2>&1
 	@echo "lint: all checks passed"
 
 lint-python: $(VENV)/.installed

@@ -74,12 +74,21 @@ def test_make_up_twice_is_harmless(env_file: str, compose: Compose) -> None:
     assert {service: container_id(compose, service) for service in before} == before
 
 
-def test_make_down_then_up_keeps_the_users(env_file: str, base_url: str, make_user: Callable[[str], str]) -> None:
+def test_make_down_then_up_keeps_the_users_and_down_removes_what_a_killed_bench_left(
+    env_file: str, base_url: str, compose: Compose, make_user: Callable[[str], str]
+) -> None:
     password = make_user("survivor")
+    # What a `make bench` killed outright leaves behind: wrk's container (of the bench profile).
+    wrk = compose(
+        "--profile", "bench", "run", "--detach", "--rm", "--entrypoint", "sleep", "bench", "600"
+    ).stdout.strip()
 
-    down, up = make("down", env_file), make("up", env_file)
+    down = make("down", env_file)
+    left = subprocess.run(["docker", "ps", "--all", "--quiet", "--filter", f"id={wrk}"], capture_output=True, text=True)
+    up = make("up", env_file)
 
     assert (down.returncode, up.returncode) == (0, 0), down.stderr + up.stderr
+    assert left.stdout.strip() == "", "make down left a container of the bench profile running"
     assert login(base_url, "survivor", password).status == 200
 
 
