@@ -50,8 +50,10 @@ def test_bench_stopped_by_sigterm_stops_its_baselines_and_wrk(env_file: str, com
     running = compose("--profile", "bench", "ps", "--quiet", "bench-app", "bench-nginx").stdout.split()
 
     bench.send_signal(signal.SIGTERM)
-    output += bench.stdout.readlines()
-    bench.wait(timeout=120)
+    try:
+        output.append(bench.communicate(timeout=120)[0])
+    finally:
+        bench.kill()  # only if it outlived the timeout
     time.sleep(5)  # as above: the tests that follow need Nginx's sign-in burst allowance
 
     assert len(running) == 2, "".join(output)
