@@ -13,12 +13,29 @@ from stack import Compose
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def brief_bench(env_file: str, out: Path) -> list[str]:
+    """The command line of a brief bench (1 s per scenario, no soak) writing its report to `out`."""
+    return [
+        sys.executable,
+        "scripts/bench.py",
+        "--env-file",
+        env_file,
+        "--duration",
+        "1",
+        "--soak",
+        "0",
+        "--out",
+        str(out),
+    ]
+
+
+def bench_containers(compose: Compose) -> str:
+    """The ids of wrk's container and the baselines', running or not."""
+    return compose("--profile", "bench", "ps", "--all", "--quiet", "bench", "bench-app", "bench-nginx").stdout.strip()
+
+
 def test_bench_runs_every_scenario_and_baseline_and_cleans_up(env_file: str, compose: Compose, tmp_path: Path) -> None:
-    run = subprocess.run(
-        [sys.executable, "scripts/bench.py", "--env-file", env_file, "--duration", "1", "--soak", "0",
-         "--out", str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=900,
-    )  # fmt: skip
+    run = subprocess.run(brief_bench(env_file, tmp_path), cwd=ROOT, capture_output=True, text=True, timeout=900)
     time.sleep(5)  # the sign-in flood drained Nginx's burst allowance; the tests that follow need it
 
     assert run.returncode == 0, run.stdout + run.stderr
@@ -31,16 +48,13 @@ def test_bench_runs_every_scenario_and_baseline_and_cleans_up(env_file: str, com
     assert "| bar | measured | target | met |" in (tmp_path / "results.md").read_text()
     chart = ElementTree.parse(tmp_path / "results.svg").getroot()
     assert len(list(chart.iter("{http://www.w3.org/2000/svg}rect"))) == 16
-    left = compose("--profile", "bench", "ps", "--all", "--quiet", "bench", "bench-app", "bench-nginx").stdout.strip()
-    assert left == "", "the wrk container or a baseline outlived the bench"
+    assert bench_containers(compose) == "", "the wrk container or a baseline outlived the bench"
 
 
 def test_bench_stopped_by_sigterm_stops_its_baselines_and_wrk(env_file: str, compose: Compose, tmp_path: Path) -> None:
     bench = subprocess.Popen(
-        [sys.executable, "scripts/bench.py", "--env-file", env_file, "--duration", "1", "--soak", "0",
-         "--out", str(tmp_path)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
+        brief_bench(env_file, tmp_path), cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     assert bench.stdout is not None
     output = []
     for line in bench.stdout:  # until the first baseline is up, as a `timeout` or a CI job might
@@ -58,5 +72,4 @@ def test_bench_stopped_by_sigterm_stops_its_baselines_and_wrk(env_file: str, com
 
     assert len(running) == 2, "".join(output)
     assert bench.returncode == 128 + signal.SIGTERM, "".join(output)
-    left = compose("--profile", "bench", "ps", "--all", "--quiet", "bench", "bench-app", "bench-nginx").stdout.strip()
-    assert left == "", "the wrk container or a baseline outlived the bench:\n" + "".join(output)
+    assert bench_containers(compose) == "", "the wrk container or a baseline outlived the bench:\n" + "".join(output)

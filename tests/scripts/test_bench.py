@@ -249,7 +249,7 @@ def test_make_bench_after_make_up_builds_no_image_but_wrks() -> None:
     services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
     stages = re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", (ROOT / "Dockerfile").read_text(), re.MULTILINE | re.IGNORECASE)
     up_targets = {s["build"]["target"] for s in services.values() if "build" in s and not s.get("profiles")}
-    built_by_up = stages[: max(stages.index(target) for target in up_targets) + 1]
+    built_by_up = stages[: max((stages.index(target) for target in up_targets), default=-1) + 1]
 
     above_bench = stages[: stages.index(services["bench"]["build"]["target"])]
 
