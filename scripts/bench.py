@@ -359,7 +359,8 @@ SOAK = "/api/health/ soak (memory)"
 REFRESH, VERIFY = "/api/token/refresh/ (limits lifted)", "/api/token/verify/ (limits lifted)"
 LOGIN, LOGIN_PBKDF2 = "/api/token/ Argon2id, 4 conn (limits lifted)", "/api/token/ PBKDF2, 4 conn (limits lifted)"
 CEILING, RUNSERVER = "ceiling: bare WSGI hello, same Gunicorn + Nginx", "runserver /api/me/"
-NAIVE_ME, NAIVE_STATIC = "naive /api/me/ (1 sync worker)", "naive static file, gzip (through Django)"
+NAIVE_ME = "naive /api/me/ (1 sync worker, a DB connection per request)"
+NAIVE_STATIC = "naive static file, gzip (through Django)"
 SHORT_NAMES = {CEILING: "ceiling", RUNSERVER: "runserver", NAIVE_ME: "naive"}
 # How each alternated pair's per-round ratio reads in the report.
 ROUND_RATIOS = {STATIC: "the static file over /api/me/"} | {
@@ -467,13 +468,20 @@ def run_baselines(bench: Bench) -> tuple[dict[str, Result], dict[str, list[float
 
 CEILING_COMMAND = "gunicorn --config /app/config/gunicorn.py config.hello_wsgi:application"
 RUNSERVER_COMMAND = "python manage.py runserver 0.0.0.0:8000 --noreload"
-# With Django's default of no persistent connections: with the stack's 60 s, each of runserver's
-# per-connection threads kept a connection open until PostgreSQL ran out of slots, which failed
-# its own requests and those of web's freshly recycled workers.
-RUNSERVER_BASELINE = {"BENCH_APP_COMMAND": RUNSERVER_COMMAND, "CONN_MAX_AGE": "0"}
-# Gunicorn's defaults (one sync worker); only the port, and no control socket (read-only root).
+# Django's default: a new database connection for each request, closed at its end (settings that
+# set no CONN_MAX_AGE, as startproject's and the usual first Docker setup's do not).
+DJANGO_DEFAULT_CONNECTIONS = {"CONN_MAX_AGE": "0"}
+# runserver needs it too: with the stack's 60 s, each of its per-connection threads kept a
+# connection open until PostgreSQL ran out of slots, which failed its own requests and those of
+# web's freshly recycled workers.
+RUNSERVER_BASELINE = {"BENCH_APP_COMMAND": RUNSERVER_COMMAND} | DJANGO_DEFAULT_CONNECTIONS
+# The defaults the stack changes: Gunicorn's (one sync worker; only the port given, and no control
+# socket, for the read-only root), Django's connections, and Nginx proxying static files to Django.
 NAIVE_COMMAND = "gunicorn --bind 0.0.0.0:8000 --no-control-socket config.wsgi:application"
-NAIVE = {"BENCH_APP_COMMAND": NAIVE_COMMAND, "BENCH_NGINX_SITE": "./nginx/naive.conf.template"}
+NAIVE = {
+    "BENCH_APP_COMMAND": NAIVE_COMMAND,
+    "BENCH_NGINX_SITE": "./nginx/naive.conf.template",
+} | DJANGO_DEFAULT_CONNECTIONS
 
 
 def memory_summary(warm: dict[str, int], samples: list[dict[str, int]], served: int) -> dict[str, float]:

@@ -1,9 +1,13 @@
 """scripts/bench.py reads wrk's report correctly; the load itself runs in `make bench`."""
 
+import json
 import math
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import pytest
@@ -255,3 +259,43 @@ def test_make_bench_after_make_up_builds_no_image_but_wrks() -> None:
 
     assert up_targets, "no service of make up builds an image"
     assert set(above_bench) <= set(built_by_up), f"stages above bench: {above_bench}; make up builds {built_by_up}"
+
+
+def baseline_as_compose_runs_it(baseline: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """The bench profile's services as `docker compose` resolves them for one baseline: the
+    settings the bench passes in the environment, over the shipped .env.example."""
+    environment = {k: v for k, v in os.environ.items() if k != "CONN_MAX_AGE"} | bench.BASELINE_DEFAULTS | baseline
+    config = subprocess.run(
+        ["docker", "compose", "--env-file", ".env.example", "--profile", "bench", "config", "--format", "json"],
+        cwd=ROOT, env=environment, capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    services: dict[str, dict[str, Any]] = json.loads(config.stdout)["services"]
+    return services
+
+
+@pytest.mark.parametrize(
+    ("baseline", "command", "conn_max_age"),
+    [
+        # The naive setup: Gunicorn's defaults, and Django's of a database connection per request.
+        (bench.NAIVE, bench.NAIVE_COMMAND, "0"),
+        (bench.RUNSERVER_BASELINE, bench.RUNSERVER_COMMAND, "0"),
+        # The stack with its sign-in limits lifted keeps the stack's persistent connections.
+        (bench.LIFTED, bench.BASELINE_DEFAULTS["BENCH_APP_COMMAND"], "60"),
+    ],
+    ids=["naive", "runserver", "lifted"],
+)
+def test_each_baseline_runs_its_own_command_and_database_connections(
+    baseline: dict[str, str], command: str, conn_max_age: str
+) -> None:
+    app = baseline_as_compose_runs_it(baseline)["bench-app"]
+
+    assert app["command"] == command.split()
+    assert app["environment"]["CONN_MAX_AGE"] == conn_max_age
+
+
+def test_the_naive_baselines_nginx_proxies_static_files_to_django() -> None:
+    nginx = baseline_as_compose_runs_it(bench.NAIVE)["bench-nginx"]
+    site = next(v["source"] for v in nginx["volumes"] if v["target"].endswith("/default.conf.template"))
+
+    assert Path(site) == ROOT / "nginx" / "naive.conf.template"
+    assert "location /static/" not in Path(site).read_text()
