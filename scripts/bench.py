@@ -468,8 +468,8 @@ def run_baselines(bench: Bench) -> tuple[dict[str, Result], dict[str, list[float
 
 CEILING_COMMAND = "gunicorn --config /app/config/gunicorn.py config.hello_wsgi:application"
 RUNSERVER_COMMAND = "python manage.py runserver 0.0.0.0:8000 --noreload"
-# Django's default: a new database connection for each request, closed at its end (settings that
-# set no CONN_MAX_AGE, as startproject's and the usual first Docker setup's do not).
+# Django's default: a new database connection for each request, closed at its end (what settings
+# without a CONN_MAX_AGE get, such as startproject's and the usual first Docker setup's).
 DJANGO_DEFAULT_CONNECTIONS = {"CONN_MAX_AGE": "0"}
 # runserver needs it too: with the stack's 60 s, each of its per-connection threads kept a
 # connection open until PostgreSQL ran out of slots, which failed its own requests and those of
