@@ -359,7 +359,7 @@ SOAK = "/api/health/ soak (memory)"
 REFRESH, VERIFY = "/api/token/refresh/ (limits lifted)", "/api/token/verify/ (limits lifted)"
 LOGIN, LOGIN_PBKDF2 = "/api/token/ Argon2id, 4 conn (limits lifted)", "/api/token/ PBKDF2, 4 conn (limits lifted)"
 CEILING, RUNSERVER = "ceiling: bare WSGI hello, same Gunicorn + Nginx", "runserver /api/me/"
-NAIVE_ME = "naive /api/me/ (1 sync worker, a DB connection per request)"
+NAIVE_ME = "naive /api/me/ (1 sync worker, CONN_MAX_AGE=0)"
 NAIVE_STATIC = "naive static file, gzip (through Django)"
 SHORT_NAMES = {CEILING: "ceiling", RUNSERVER: "runserver", NAIVE_ME: "naive"}
 # How each alternated pair's per-round ratio reads in the report.
