@@ -17,7 +17,7 @@ SMOKE_USER ?= smoke
 TEST_PROJECT ?= $(shell basename "$(CURDIR)" | tr -cd 'a-z0-9_-')-test
 
 .PHONY: help up down clean certs migrate makemigrations collectstatic smoke test bench logs ps shell createsuperuser \
-	lint lint-python lint-types lint-docker lint-shell lint-compose lint-migrations lint-nginx lint-workflows \
+	lint lint-cleanup lint-python lint-types lint-docker lint-shell lint-compose lint-migrations lint-nginx lint-workflows \
 	format lock outdated audit
 
 help: ## List the targets
@@ -125,8 +125,14 @@ LINT_ENV := SECRET_KEY=lint-only-not-a-secret JWT_SIGNING_KEY=lint-only-not-a-se
 SHELL_SCRIPTS := .ci/run db/create-app-role.sh nginx/entrypoint.d/40-server-names.sh
 
 lint: lint-python lint-types lint-docker lint-shell lint-compose lint-workflows lint-migrations lint-nginx ## Run every check CI runs (each step says what failed)
-	@$(COMPOSE_LINT) $(PROFILES) down --remove-orphans >/dev/null 2>&1
+	@$(MAKE) lint-cleanup
 	@echo "lint: all checks passed"
+
+# Remove the networks lint's one-off containers left, unless a stack of the same project is running:
+# that is `make test`'s, started beside this lint, and down would take its containers away.
+lint-cleanup:
+	@if [ -z "$$($(COMPOSE_LINT) $(PROFILES) ps --quiet 2>/dev/null)" ]; then \
+		$(COMPOSE_LINT) $(PROFILES) down --remove-orphans >/dev/null 2>&1; fi
 
 lint-python: $(VENV)/.installed
 	@echo "== ruff: lint and format check"

@@ -1,5 +1,6 @@
 """Stopping, restarting and re-running the stack loses nothing and drops no request in flight."""
 
+import json
 import subprocess
 import threading
 import time
@@ -90,6 +91,21 @@ def test_make_down_then_up_keeps_the_users_and_down_removes_what_a_killed_bench_
     assert (down.returncode, up.returncode) == (0, 0), down.stderr + up.stderr
     assert left.stdout.strip() == "", "make down left a container of the bench profile running"
     assert login(base_url, "survivor", password).status == 200
+
+
+def test_make_lints_cleanup_leaves_a_running_stack_of_its_project_alone(compose: Compose) -> None:
+    """make lint runs under the project name make test uses (it reuses the test images): its last
+    step must not take away a test stack running beside it, as this one is."""
+    project = json.loads(compose("config", "--format", "json").stdout)["name"]
+    running = sorted(compose("--profile", "bench", "--profile", "test", "ps", "--quiet").stdout.split())
+
+    result = subprocess.run(
+        [*ROOT_MAKE, "lint-cleanup", f"TEST_PROJECT={project}"], capture_output=True, text=True, timeout=300
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert running, "no container of the test stack is running"
+    assert sorted(compose("--profile", "bench", "--profile", "test", "ps", "--quiet").stdout.split()) == running
 
 
 @pytest.mark.parametrize("service", ["web", "nginx", "db", "scheduler"])
