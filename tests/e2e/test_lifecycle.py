@@ -98,13 +98,13 @@ def test_make_lints_cleanup_leaves_a_running_stack_of_its_project_alone(compose:
     step must not take away a test stack running beside it, as this one is."""
     project = json.loads(compose("config", "--format", "json").stdout)["name"]
     running = sorted(compose("--profile", "bench", "--profile", "test", "ps", "--quiet").stdout.split())
+    assert running, "no container of the test stack is running"
 
     result = subprocess.run(
         [*ROOT_MAKE, "lint-cleanup", f"TEST_PROJECT={project}"], capture_output=True, text=True, timeout=300
     )
 
     assert result.returncode == 0, result.stderr
-    assert running, "no container of the test stack is running"
     assert sorted(compose("--profile", "bench", "--profile", "test", "ps", "--quiet").stdout.split()) == running
 
 
