@@ -2,9 +2,7 @@
 
 import json
 import math
-import os
 import re
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -264,13 +262,17 @@ def test_make_bench_after_make_up_builds_no_image_but_wrks() -> None:
 def baseline_as_compose_runs_it(baseline: dict[str, str]) -> dict[str, dict[str, Any]]:
     """The bench profile's services as `docker compose` resolves them for one baseline: the
     settings the bench passes in the environment, over the shipped .env.example."""
-    environment = {k: v for k, v in os.environ.items() if k != "CONN_MAX_AGE"} | bench.BASELINE_DEFAULTS | baseline
-    config = subprocess.run(
-        ["docker", "compose", "--env-file", ".env.example", "--profile", "bench", "config", "--format", "json"],
-        cwd=ROOT, env=environment, capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
-    services: dict[str, dict[str, Any]] = json.loads(config.stdout)["services"]
+    config = bench.compose(
+        ".env.example", "--profile", "bench", "config", "--format", "json", env=bench.BASELINE_DEFAULTS | baseline
+    )
+    services: dict[str, dict[str, Any]] = json.loads(config)["services"]
     return services
+
+
+@pytest.fixture(autouse=True)
+def no_conn_max_age_of_the_callers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CONN_MAX_AGE exported in the shell would win over .env.example's in Compose's resolution."""
+    monkeypatch.delenv("CONN_MAX_AGE", raising=False)
 
 
 @pytest.mark.parametrize(
