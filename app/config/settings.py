@@ -223,8 +223,17 @@ if JWT_SIGNING_KEY == SECRET_KEY:
 JWT_LEEWAY = env_int("JWT_LEEWAY", 0)
 if not 0 <= JWT_LEEWAY <= 30:
     raise ImproperlyConfigured("JWT_LEEWAY must be between 0 and 30 seconds.")
+JWT_ACCESS_TOKEN_LIFETIME = env_int("JWT_ACCESS_TOKEN_LIFETIME", 300)
+# Seconds a worker may answer reads with a user row it read for a bearer token, instead of
+# reading it again (accounts/authentication.py, RecentUsers). 0, the default: read every time,
+# so a deactivated user or a changed password refuses the user's access tokens at once.
+JWT_USER_CACHE_SECONDS = env_int("JWT_USER_CACHE_SECONDS", 0)
+if not 0 <= JWT_USER_CACHE_SECONDS <= 60:
+    raise ImproperlyConfigured("JWT_USER_CACHE_SECONDS must be between 0 and 60 seconds.")
+if JWT_USER_CACHE_SECONDS and JWT_USER_CACHE_SECONDS >= JWT_ACCESS_TOKEN_LIFETIME:
+    raise ImproperlyConfigured("JWT_USER_CACHE_SECONDS must be shorter than JWT_ACCESS_TOKEN_LIFETIME.")
 SIMPLE_JWT = {
-    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_ACCESS_TOKEN_LIFETIME", 300)),
+    "ACCESS_TOKEN_LIFETIME": timedelta(seconds=JWT_ACCESS_TOKEN_LIFETIME),
     "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_REFRESH_TOKEN_LIFETIME", 86400)),
     # Pinned: tokens are only ever verified with this algorithm (no "none", no HS512 swap).
     "ALGORITHM": "HS256",

@@ -71,6 +71,29 @@ def test_a_weak_jwt_signing_key_is_refused(key: str, message: str) -> None:
     assert message in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"JWT_USER_CACHE_SECONDS": "-1"}, "between 0 and 60 seconds"),
+        ({"JWT_USER_CACHE_SECONDS": "61"}, "between 0 and 60 seconds"),
+        ({"JWT_USER_CACHE_SECONDS": "five"}, "is not a whole number"),
+        ({"JWT_USER_CACHE_SECONDS": "30", "JWT_ACCESS_TOKEN_LIFETIME": "30"}, "shorter than JWT_ACCESS_TOKEN_LIFETIME"),
+    ],
+)
+def test_a_user_cache_beyond_its_bounds_is_refused(overrides: dict[str, str], message: str) -> None:
+    result = import_settings(**overrides)
+
+    assert result.returncode != 0
+    assert message in result.stderr
+
+
+def test_the_user_cache_is_off_by_default_and_takes_a_short_time() -> None:
+    code = "import config.settings as s; print(s.JWT_USER_CACHE_SECONDS)"
+
+    assert import_settings(code).stdout.strip() == "0"
+    assert import_settings(code, JWT_USER_CACHE_SECONDS="5").stdout.strip() == "5"
+
+
 @pytest.mark.parametrize(("raw", "expected"), [("1", "True"), ("true", "True"), ("0", "False"), ("false", "False")])
 def test_debug_is_parsed_strictly(raw: str, expected: str) -> None:
     assert import_settings(DEBUG=raw).stdout.strip() == expected
