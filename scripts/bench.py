@@ -468,20 +468,22 @@ def run_baselines(bench: Bench) -> tuple[dict[str, Result], dict[str, list[float
 
 CEILING_COMMAND = "gunicorn --config /app/config/gunicorn.py config.hello_wsgi:application"
 RUNSERVER_COMMAND = "python manage.py runserver 0.0.0.0:8000 --noreload"
-# Django's default: a new database connection for each request, closed at its end (what settings
-# without a CONN_MAX_AGE get, such as startproject's and the usual first Docker setup's).
-DJANGO_DEFAULT_CONNECTIONS = {"CONN_MAX_AGE": "0"}
+# Django's defaults: a new database connection for each request, closed at its end (what settings
+# without a CONN_MAX_AGE get, such as startproject's and the usual first Docker setup's), and the
+# token's user read on every request, whatever JWT_USER_CACHE_SECONDS the stack's .env opts into
+# (with it, these baselines would skip their database reads).
+DJANGO_DEFAULTS = {"CONN_MAX_AGE": "0", "JWT_USER_CACHE_SECONDS": "0"}
 # runserver needs it too: with the stack's 60 s, each of its per-connection threads kept a
 # connection open until PostgreSQL ran out of slots, which failed its own requests and those of
 # web's freshly recycled workers.
-RUNSERVER_BASELINE = {"BENCH_APP_COMMAND": RUNSERVER_COMMAND} | DJANGO_DEFAULT_CONNECTIONS
+RUNSERVER_BASELINE = {"BENCH_APP_COMMAND": RUNSERVER_COMMAND} | DJANGO_DEFAULTS
 # The defaults the stack changes: Gunicorn's (one sync worker; only the port given, and no control
 # socket, for the read-only root), Django's connections, and Nginx proxying static files to Django.
 NAIVE_COMMAND = "gunicorn --bind 0.0.0.0:8000 --no-control-socket config.wsgi:application"
 NAIVE = {
     "BENCH_APP_COMMAND": NAIVE_COMMAND,
     "BENCH_NGINX_SITE": "./nginx/naive.conf.template",
-} | DJANGO_DEFAULT_CONNECTIONS
+} | DJANGO_DEFAULTS
 
 
 def memory_summary(warm: dict[str, int], samples: list[dict[str, int]], served: int) -> dict[str, float]:

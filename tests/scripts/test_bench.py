@@ -270,29 +270,33 @@ def baseline_as_compose_runs_it(baseline: dict[str, str]) -> dict[str, dict[str,
 
 
 @pytest.fixture(autouse=True)
-def no_conn_max_age_of_the_callers(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A CONN_MAX_AGE exported in the shell would win over .env.example's in Compose's resolution."""
+def a_stack_that_opts_into_the_user_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The caller's shell wins over .env.example in Compose's resolution: no CONN_MAX_AGE of its
+    own, and JWT_USER_CACHE_SECONDS set as a .env that opts into it would set it."""
     monkeypatch.delenv("CONN_MAX_AGE", raising=False)
+    monkeypatch.setenv("JWT_USER_CACHE_SECONDS", "5")
 
 
 @pytest.mark.parametrize(
-    ("baseline", "command", "conn_max_age"),
+    ("baseline", "command", "conn_max_age", "user_cache"),
     [
-        # The naive setup: Gunicorn's defaults, and Django's of a database connection per request.
-        (bench.NAIVE, bench.NAIVE_COMMAND, "0"),
-        (bench.RUNSERVER_BASELINE, bench.RUNSERVER_COMMAND, "0"),
-        # The stack with its sign-in limits lifted keeps the stack's persistent connections.
-        (bench.LIFTED, bench.BASELINE_DEFAULTS["BENCH_APP_COMMAND"], "60"),
+        # The naive setup: Gunicorn's defaults, and Django's (a database connection per request,
+        # the user read on every request).
+        (bench.NAIVE, bench.NAIVE_COMMAND, "0", "0"),
+        (bench.RUNSERVER_BASELINE, bench.RUNSERVER_COMMAND, "0", "0"),
+        # The stack with its sign-in limits lifted keeps the stack's settings.
+        (bench.LIFTED, bench.BASELINE_DEFAULTS["BENCH_APP_COMMAND"], "60", "5"),
     ],
     ids=["naive", "runserver", "lifted"],
 )
-def test_each_baseline_runs_its_own_command_and_database_connections(
-    baseline: dict[str, str], command: str, conn_max_age: str
+def test_each_baseline_runs_its_own_command_and_database_reads(
+    baseline: dict[str, str], command: str, conn_max_age: str, user_cache: str
 ) -> None:
     app = baseline_as_compose_runs_it(baseline)["bench-app"]
 
     assert app["command"] == command.split()
     assert app["environment"]["CONN_MAX_AGE"] == conn_max_age
+    assert app["environment"]["JWT_USER_CACHE_SECONDS"] == user_cache
 
 
 def test_the_naive_baselines_nginx_proxies_static_files_to_django() -> None:
