@@ -16,7 +16,7 @@ def _int(name: str, default: int) -> int:
 bind = f"0.0.0.0:{os.getenv('PORT', '8000')}"
 
 # Sync workers, one per core: on 2 cores (/api/me/, 32 connections, 8 alternated rounds) 2 sync served
-# ~19 % more than 3 (725 vs 608 rps), 5 sync and gthread 2x4 less. Nginx buffers: slow clients hold none.
+# ~19 % more than 3 (725 vs 608 rps); 5 sync, gthread 2x4 and gevent less. Nginx buffers: slow clients hold none.
 # (CPUs this container may run on, which honours a cpuset limit.)
 workers = _int("GUNICORN_WORKERS", len(os.sched_getaffinity(0)))
 threads = _int("PYTHON_MAX_THREADS", 1)
