@@ -65,10 +65,10 @@ class RecentUsers:
 
     The trade-off, opt-in: another worker's or replica's change to a user (deactivation, a new
     password, deletion) refuses the user's access tokens here up to that many seconds late,
-    instead of at once. Never the other way round: a row kept here only ever lets a token through; when it
-    would refuse one, the database is asked again and decides. A save() in this process forgets
-    the user at once; a queryset update() does not. Writes (POST, PUT, PATCH, DELETE) always
-    read the row. Each request gets its own User instance, built from the kept row.
+    instead of at once. Never the other way round: a row kept here only ever lets a token
+    through; when it would refuse one, the database is asked again and decides. A save() in this
+    process forgets the user at once; a queryset update() does not. Writes (POST, PUT, PATCH,
+    DELETE) always read the row. Each request gets its own User instance, built from the kept row.
     """
 
     def __init__(self, size: int) -> None:

@@ -31,12 +31,20 @@ def env_file() -> str:
 
 @pytest.fixture(scope="session")
 def compose(env_file: str) -> Compose:
-    """Run `docker compose` against the test stack; fail the test when it fails, unless check=False."""
+    """Run `docker compose` against the test stack; fail the test when it fails, unless check=False.
+    `env` adds variables to Compose's own environment, where they win over the env file's."""
 
-    def run(*args: str, check: bool = True, stdin: str | None = None, timeout: float = 600):
+    def run(
+        *args: str,
+        check: bool = True,
+        stdin: str | None = None,
+        timeout: float = 600,
+        env: dict[str, str] | None = None,
+    ):
         result = subprocess.run(
             ["docker", "compose", "--env-file", env_file, *args],
             cwd=ROOT,
+            env={**os.environ, **(env or {})},
             input=stdin,
             capture_output=True,
             text=True,
