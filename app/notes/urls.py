@@ -1,8 +1,8 @@
-from rest_framework.routers import SimpleRouter
+from django.urls import path
 
-from notes.views import NoteViewSet
+from notes.views import NoteDetailView, NoteListView
 
-router = SimpleRouter()
-router.register("notes", NoteViewSet, basename="note")
-
-urlpatterns = router.urls
+urlpatterns = [
+    path("notes/", NoteListView.as_view(), name="note-list"),
+    path("notes/<int:note_id>/", NoteDetailView.as_view(), name="note-detail"),
+]

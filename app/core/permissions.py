@@ -1,3 +1,5 @@
+"""Permissions shared by every resource."""
+
 from typing import Any
 
 from rest_framework.permissions import BasePermission
