@@ -19,7 +19,7 @@ logger = logging.getLogger("accounts.security")
 def log_failed_login(sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **_: Any) -> None:
     """Log who failed to sign in and from where; never the password."""
     username = str(credentials.get("username", ""))[:150]
-    address = client_address(request) if request is not None else "-"
+    address = client_address(request.META) if request is not None else "-"
     logger.warning("login failed", extra={"username": username, "client": address})
 
 

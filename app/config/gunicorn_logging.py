@@ -8,6 +8,7 @@ from typing import Any
 from gunicorn.glogging import Logger
 
 from core.logging import JsonFormatter
+from core.network import client_address
 
 
 # gunicorn ships no type hints, so its Logger is Any to mypy.
@@ -20,14 +21,13 @@ class JsonLogger(Logger):  # type: ignore[misc]
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: timedelta) -> None:
         if not self.cfg.accesslog:
             return
-        forwarded = environ.get("HTTP_X_FORWARDED_FOR", "")
         status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
         entry = {
             "time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S%z"),
             "level": "INFO",
             "logger": "gunicorn.access",
             "request_id": environ.get("HTTP_X_REQUEST_ID", "-"),
-            "client": forwarded.split(",")[-1].strip() or environ.get("REMOTE_ADDR", "-"),
+            "client": client_address(environ) or "-",
             "method": environ.get("REQUEST_METHOD"),
             "path": environ.get("PATH_INFO"),
             "status": int(status),

@@ -1,6 +1,5 @@
 from typing import Any
 
-from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.core.management.commands.migrate import Command as MigrateCommand
 from django.db import connections
@@ -8,9 +7,7 @@ from django.db.utils import OperationalError
 
 
 class Command(MigrateCommand):
-    """Django's migrate, with one clear line instead of a traceback when the database cannot be
-    reached, and the cache table (settings.CACHES) created afterwards: one job prepares the database.
-    """
+    """Django's migrate, with one clear line instead of a traceback when the database cannot be reached."""
 
     def handle(self, *args: Any, **options: Any) -> None:
         alias = options["database"]
@@ -23,4 +20,3 @@ class Command(MigrateCommand):
                 f"as {db['USER']!r}: {str(exc).strip()}. Check DATABASE_URL and that the database is running."
             ) from exc
         super().handle(*args, **options)
-        call_command("createcachetable", database=alias, verbosity=options["verbosity"])

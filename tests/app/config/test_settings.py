@@ -8,7 +8,7 @@ import pytest
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list
+from config.env import env_bool, env_int, env_list, env_str
 
 VALID_ENV = {
     "SECRET_KEY": "s" * 50,
@@ -106,7 +106,7 @@ def test_an_unparseable_debug_value_stops_start_up() -> None:
     assert "DEBUG='maybe' is not a boolean" in result.stderr
 
 
-@pytest.mark.parametrize("raw", ["0", "false", "FALSE", "no", "off", " Off ", ""])
+@pytest.mark.parametrize("raw", ["0", "false", "FALSE", "no", "off", " Off "])
 def test_env_bool_reads_every_off_spelling_as_false(monkeypatch: pytest.MonkeyPatch, raw: str) -> None:
     monkeypatch.setenv("FLAG", raw)
 
@@ -117,6 +117,54 @@ def test_env_bool_falls_back_to_the_default_when_unset(monkeypatch: pytest.Monke
     monkeypatch.delenv("FLAG", raising=False)
 
     assert env_bool("FLAG", default=True) is True
+
+
+@pytest.mark.parametrize("raw", [None, "", "   "])
+def test_an_unset_or_empty_variable_means_the_default_for_every_helper(
+    monkeypatch: pytest.MonkeyPatch, raw: str | None
+) -> None:
+    if raw is None:
+        monkeypatch.delenv("KNOB", raising=False)
+    else:
+        monkeypatch.setenv("KNOB", raw)
+
+    assert (env_bool("KNOB", default=True), env_int("KNOB", 7), env_list("KNOB", "a,b"), env_str("KNOB", "s")) == (
+        True,
+        7,
+        ["a", "b"],
+        "s",
+    )
+
+
+def test_an_empty_allowed_hosts_keeps_the_default_hosts() -> None:
+    result = import_settings(
+        "import config.settings as s; print(s.ALLOWED_HOSTS, s.REGISTRATION_ENABLED)",
+        ALLOWED_HOSTS="",
+        REGISTRATION_ENABLED="",
+    )
+
+    assert result.stdout.strip() == "['localhost', '127.0.0.1'] True", result.stderr
+
+
+@pytest.mark.parametrize(
+    ("url", "socket_check", "engine"),
+    [
+        ("postgres://app@db/app", None, "core.db.postgresql"),
+        ("postgis://app@db/app", None, "core.db.postgis"),
+        ("postgres://app@db/app", "0", "django.db.backends.postgresql"),
+        ("postgis://app@db/app", "0", "django.contrib.gis.db.backends.postgis"),
+    ],
+)
+def test_the_database_engine_follows_the_url_and_the_socket_check_setting(
+    url: str, socket_check: str | None, engine: str
+) -> None:
+    result = import_settings(
+        "import config.settings as s; print(s.DATABASES['default']['ENGINE'])",
+        DATABASE_URL=url,
+        DATABASE_SOCKET_CHECK=socket_check,
+    )
+
+    assert result.stdout.strip() == engine, result.stderr
 
 
 def test_env_int_rejects_a_non_number(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,7 +14,7 @@ CONFIG = Path(settings.BASE_DIR) / "config" / "gunicorn.py"
 
 
 def load(monkeypatch: pytest.MonkeyPatch, **env: str) -> dict[str, Any]:
-    for name in ("GUNICORN_WORKERS", "PYTHON_MAX_THREADS", "GUNICORN_GRACEFUL_TIMEOUT"):
+    for name in ("GUNICORN_WORKERS", "PYTHON_MAX_THREADS", "GUNICORN_GRACEFUL_TIMEOUT", "GUNICORN_RELOAD"):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -61,7 +61,13 @@ def test_logs_go_to_stdout_and_the_control_socket_is_off(monkeypatch: pytest.Mon
 def test_workers_are_forked_from_a_master_that_loaded_the_app(monkeypatch: pytest.MonkeyPatch) -> None:
     config = load(monkeypatch)
 
-    assert config["preload_app"] is True
+    assert (config["preload_app"], config["reload"]) == (True, False)
+
+
+def test_make_devs_reload_has_each_worker_import_the_code_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = load(monkeypatch, GUNICORN_RELOAD="1")
+
+    assert (config["preload_app"], config["reload"]) == (False, True)
 
 
 def test_loading_the_wsgi_module_imports_the_views_and_opens_no_database_connection() -> None:
