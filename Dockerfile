@@ -1,8 +1,6 @@
 # Base images from the environment, so a registry mirror or a local stand-in works unchanged.
 # (ARGs used in FROM lines must come before the first FROM.)
-# Stage order matters: the classic builder builds every stage above the target, needed or not.
-# So runtime and nginx (make up) come first, then bench, then what only make test needs: make
-# bench after make up then builds just wrk's image (~7 s, against ~44 s behind test and tlsscan).
+# Only what ships: the test and benchmark images have Dockerfiles of their own (tests/, bench/).
 ARG PYTHON_IMAGE=python:3.13-slim
 ARG NGINX_IMAGE=nginx:1.30
 
@@ -49,39 +47,3 @@ COPY nginx/entrypoint.d/ /docker-entrypoint.d/
 COPY nginx/errors/ /srv/_errors/
 COPY --from=runtime /app/staticfiles /srv/static
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 CMD ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1/nginx-health"]
-
-# ---- bench: wrk, the HTTP load generator for `make bench` -------------------------------------
-FROM ${PYTHON_IMAGE} AS bench
-# Unpinned on purpose, as for tlsscan: a tool image that ships nowhere.
-# hadolint ignore=DL3008
-RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk \
- && rm -rf /var/lib/apt/lists/*
-# Lua scripts for the POST scenarios (sign-in, token refresh and verify).
-COPY scripts/wrk/ /wrk/
-USER 10001:10001
-ENTRYPOINT ["wrk"]
-
-# ---- test: the runtime plus test tools, for `make test` only --------------------------------
-FROM runtime AS test
-USER 0:0
-COPY requirements-dev.txt /tmp/requirements-dev.txt
-RUN pip install --no-cache-dir --disable-pip-version-check --require-hashes --no-deps -r /tmp/requirements-dev.txt
-COPY pyproject.toml /src/pyproject.toml
-COPY tests/ /src/tests/
-# The same layout as the repository (app/ beside tests/), so one pytest configuration serves both.
-RUN ln -s /app /src/app
-WORKDIR /src
-USER 10001:10001
-CMD ["pytest", "tests/app"]
-
-# ---- tlsscan: testssl.sh, for the TLS test in `make test` only --------------------------------
-FROM ${PYTHON_IMAGE} AS tlsscan
-# Unpinned on purpose: the version available differs by Debian release (the base image decides),
-# and this image only ever tests; it ships nowhere.
-# hadolint ignore=DL3008
-RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends testssl.sh \
- && rm -rf /var/lib/apt/lists/*
-USER 10001:10001
-ENTRYPOINT ["testssl"]

@@ -7,16 +7,18 @@ MAKEFLAGS += --no-print-directory
 PYTHON   ?= python3
 ENV_FILE ?= .env
 COMPOSE  := docker compose --env-file $(ENV_FILE)
-# down names every profile, so it also removes what an interrupted `make bench` or test run left
-# (baselines, wrk's container): containers of a profile left out would keep the networks in use.
-PROFILES := --profile bench --profile test
+# The test rig (tests/compose.yml) merged over the production file, for `make test` only.
+TEST_FILES := -f docker-compose.yml -f tests/compose.yml
+# Every rig and profile, for the targets that remove containers: a one-off container of a rig's
+# service (`compose run`, as wrk's is) is removed only by a down that knows the service.
+ALL_RIGS := $(TEST_FILES) -f bench/compose.yml --profile test --profile bench
 VENV     := .venv
 # The user `make smoke` signs in as; created (or its password reset) on each run.
 SMOKE_USER ?= smoke
 # `make test` brings up its own stack under this name, beside any stack you run.
 TEST_PROJECT ?= $(shell basename "$(CURDIR)" | tr -cd 'a-z0-9_-')-test
 
-.PHONY: help up down clean certs migrate makemigrations collectstatic smoke test bench logs ps shell createsuperuser \
+.PHONY: help up dev down clean certs migrate makemigrations collectstatic smoke test bench logs ps shell createsuperuser \
 	lint lint-cleanup lint-python lint-types lint-docker lint-shell lint-compose lint-migrations lint-nginx lint-workflows \
 	format lock outdated audit
 
@@ -30,12 +32,26 @@ $(ENV_FILE):
 CERT_DIR := certs
 
 up: $(ENV_FILE) $(CERT_DIR)/local.crt ## Build and start the stack, wait until every service is healthy, print the URL
+	@$(PYTHON) scripts/check_owner.py "$$($(COMPOSE) config --format json | $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)["name"])')"
 	@$(PYTHON) scripts/check_port.py $(ENV_FILE) "$$($(COMPOSE) ps -q --status running nginx 2>/dev/null || true)"
-	@if ! $(COMPOSE) up --detach --build --remove-orphans --wait --wait-timeout 300; then \
+	@now() { date +%s.%N; }; started=$$(now); \
+	$(COMPOSE) build --quiet; built=$$(now); \
+	if ! $(COMPOSE) up --detach --no-build --remove-orphans --wait --wait-timeout 300; then \
+		echo; echo "error: the stack did not become healthy. Status and recent logs:" >&2; \
+		$(COMPOSE) ps --all >&2; $(COMPOSE) logs --no-color --tail 25 >&2; exit 1; \
+	fi; \
+	$(PYTHON) scripts/up_times.py $(ENV_FILE) "$$started" "$$built" "$$(now)"
+	@echo "The stack is up: https://$$($(COMPOSE) port nginx 443 | sed 's/^0\.0\.0\.0:/127.0.0.1:/')/api/health/"
+
+dev: $(ENV_FILE) $(CERT_DIR)/local.crt ## The same stack with app/ bind-mounted, Gunicorn reloading on change and DEBUG on
+	@$(PYTHON) scripts/check_owner.py "$$($(COMPOSE) config --format json | $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)["name"])')"
+	@$(PYTHON) scripts/check_port.py $(ENV_FILE) "$$($(COMPOSE) ps -q --status running nginx 2>/dev/null || true)"
+	@if ! $(COMPOSE) -f docker-compose.yml -f compose.dev.yml up --detach --build --remove-orphans --wait --wait-timeout 300; then \
 		echo; echo "error: the stack did not become healthy. Status and recent logs:" >&2; \
 		$(COMPOSE) ps --all >&2; $(COMPOSE) logs --no-color --tail 25 >&2; exit 1; \
 	fi
-	@echo "The stack is up: https://$$($(COMPOSE) port nginx 443 | sed 's/^0\.0\.0\.0:/127.0.0.1:/')/api/health/"
+	@echo "The development stack is up: https://$$($(COMPOSE) port nginx 443 | sed 's/^0\.0\.0\.0:/127.0.0.1:/')/api/health/"
+	@echo "Edits under app/ reload Gunicorn's workers (make logs shows it); make up returns to the production stack, make down stops it."
 
 certs: $(CERT_DIR)/local.crt ## Create a self-signed certificate for localhost in certs/ (once; make up runs it)
 
@@ -51,11 +67,13 @@ $(CERT_DIR)/local.crt:
 	@chmod 644 $(CERT_DIR)/local.key
 	@echo "$(CERT_DIR)/local.crt created: a self-signed certificate for localhost and 127.0.0.1 (825 days)."
 
+# With the rigs, so it also removes what an interrupted `make bench` or test run left (baselines,
+# wrk's container).
 down: ## Stop and remove the containers (the database volume is kept)
-	@$(COMPOSE) $(PROFILES) down --remove-orphans
+	@$(COMPOSE) $(ALL_RIGS) down --remove-orphans
 
 clean: ## Stop the stack and DELETE its database volume (all data)
-	@$(COMPOSE) $(PROFILES) down --remove-orphans --volumes
+	@$(COMPOSE) $(ALL_RIGS) down --remove-orphans --volumes
 
 migrate: ## Apply database migrations (the one-shot migrate job)
 	@$(COMPOSE) run --rm migrate
@@ -85,18 +103,18 @@ test: $(VENV)/.installed ## Run every test: in-process tests against PostgreSQL,
 	$(PYTHON) scripts/init_env.py --set COMPOSE_PROJECT_NAME=$(TEST_PROJECT) \
 		--set HTTP_PORT=$$port --set HTTPS_PORT=$$tls_port \
 		--set AUTH_THROTTLE_RATE=100000/min $$env >/dev/null; \
-	trap 'docker compose --env-file '"$$env"' $(PROFILES) down --volumes --remove-orphans >/dev/null 2>&1; rm -rf '"$$tmp" EXIT; \
+	trap 'docker compose --env-file '"$$env"' $(ALL_RIGS) down --volumes --remove-orphans >/dev/null 2>&1; rm -rf '"$$tmp" EXIT; \
 	echo "== starting a test stack on 127.0.0.1:$$port (HTTP) and :$$tls_port (HTTPS)"; \
 	$(MAKE) up ENV_FILE=$$env; \
 	echo "== in-process tests (pytest-django, PostgreSQL)"; \
-	docker compose --env-file $$env run --rm --build tests; \
+	docker compose --env-file $$env $(TEST_FILES) run --rm --build tests; \
 	echo "== smoke checks (make smoke)"; \
 	$(MAKE) smoke ENV_FILE=$$env; \
 	echo "== end-to-end tests through Nginx"; \
-	E2E_ENV_FILE=$$env $(VENV)/bin/pytest tests/e2e tests/scripts
+	E2E_ENV_FILE=$$env $(VENV)/bin/pytest tests/e2e tests/scripts tests/bench tests/repo
 
 bench: ## Load the running stack through Nginx with wrk, with baselines and bars (bench-results/)
-	@$(PYTHON) scripts/bench.py --env-file $(ENV_FILE)
+	@$(PYTHON) bench/bench.py --env-file $(ENV_FILE)
 
 # The host's tools (pytest for the e2e tests, the linters), installed from the locks.
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -130,9 +148,11 @@ lint: lint-python lint-types lint-docker lint-shell lint-compose lint-workflows 
 
 # Remove the networks lint's one-off containers left, unless a stack of the same project is running:
 # that is `make test`'s, started beside this lint, and down would take its containers away.
+# Its volume too: `docker compose run` creates every volume of the project, and with no container
+# of the project left, nothing else uses it.
 lint-cleanup:
-	@if [ -z "$$($(COMPOSE_LINT) $(PROFILES) ps --quiet 2>/dev/null)" ]; then \
-		$(COMPOSE_LINT) $(PROFILES) down --remove-orphans >/dev/null 2>&1; fi
+	@if [ -z "$$($(COMPOSE_LINT) $(ALL_RIGS) ps --all --quiet 2>/dev/null)" ]; then \
+		$(COMPOSE_LINT) $(ALL_RIGS) down --remove-orphans --volumes >/dev/null 2>&1; fi
 
 lint-python: $(VENV)/.installed
 	@echo "== ruff: lint and format check"
@@ -142,17 +162,20 @@ lint-types: $(VENV)/.installed
 	@echo "== mypy (strict, django-stubs + djangorestframework-stubs)"
 	@$(LINT_ENV) $(VENV)/bin/mypy
 
+DOCKERFILES := Dockerfile tests/Dockerfile tests/tlsscan.Dockerfile bench/Dockerfile
+
 lint-docker: $(VENV)/.installed
-	@echo "== hadolint: Dockerfile"
-	@$(VENV)/bin/hadolint Dockerfile
+	@echo "== hadolint: $(DOCKERFILES)"
+	@$(VENV)/bin/hadolint $(DOCKERFILES)
 
 lint-shell: $(VENV)/.installed
 	@echo "== shellcheck: $(SHELL_SCRIPTS)"
 	@$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
 
 lint-compose:
-	@echo "== docker compose config: docker-compose.yml"
+	@echo "== docker compose config: docker-compose.yml, alone and with tests/compose.yml, bench/compose.yml"
 	@$(COMPOSE_LINT) config --quiet
+	@$(COMPOSE_LINT) $(TEST_FILES) -f bench/compose.yml config --quiet
 
 lint-workflows: $(VENV)/.installed
 	@echo "== check-jsonschema: .github/workflows and dependabot.yml"

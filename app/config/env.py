@@ -1,11 +1,15 @@
-"""Read settings from the environment strictly: a bad value stops start-up with a clear message."""
+"""Read settings from the environment strictly: a bad value stops start-up with a clear message.
+
+Every helper treats an unset and an empty variable alike: both mean "use the default", so a
+`VAR=` line in an env file, or an orchestrator passing an empty value, never changes a setting.
+"""
 
 import os
 
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off", ""}
+_FALSE = {"0", "false", "no", "off"}
 
 
 def env_str(name: str, default: str | None = None) -> str:
@@ -40,11 +44,12 @@ def env_secret(name: str, default: str | None = None) -> str:
 
 
 def env_bool(name: str, default: bool) -> bool:
-    """Parse 1/0, true/false, yes/no, on/off (any case); anything else is an error, never a silent True."""
-    raw = os.environ.get(name)
-    if raw is None:
-        return default
+    """Parse 1/0, true/false, yes/no, on/off (any case), or return `default` when the variable is unset
+    or empty; anything else is an error, never a silent True."""
+    raw = os.environ.get(name, "")
     value = raw.strip().lower()
+    if not value:
+        return default
     if value in _TRUE:
         return True
     if value in _FALSE:
@@ -64,6 +69,7 @@ def env_int(name: str, default: int) -> int:
 
 
 def env_list(name: str, default: str = "") -> list[str]:
-    """Split a comma-separated value into its non-empty, stripped items."""
-    raw = os.environ.get(name, default)
+    """Split a comma-separated value (or `default`, when the variable is unset or empty) into its
+    non-empty, stripped items."""
+    raw = os.environ.get(name, "").strip() or default
     return [item.strip() for item in raw.split(",") if item.strip()]

@@ -37,7 +37,10 @@ max_requests_jitter = max_requests // 10
 # max_requests serves at once instead of spending ~0.7 s of CPU importing Django first (recycling
 # every 2,000 requests: /api/me/ p99 138-194 ms against 360-846 ms). Deploy new code with a new
 # container, as `make up` does; a SIGHUP would not reload it.
-preload_app = True
+# `make dev` (GUNICORN_RELOAD=1) restarts the workers when a source file changes; they must then
+# import the code themselves, so the master loads nothing.
+reload = os.getenv("GUNICORN_RELOAD", "").strip().lower() in {"1", "true", "yes", "on"}
+preload_app = not reload
 
 
 def pre_fork(server: object, worker: object) -> None:

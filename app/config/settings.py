@@ -100,13 +100,21 @@ DATABASES = {
         # https://docs.djangoproject.com/en/5.2/ref/databases/#persistent-connections
         conn_max_age=env_int("CONN_MAX_AGE", 60),
         # A connection the database dropped (restart, failover) is replaced instead of failing a
-        # request: checked before each request's first query, without a round trip (core/db/).
+        # request: checked before each request's first query.
         conn_health_checks=True,
     )
 }
-if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
-    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...).")
-DATABASES["default"]["ENGINE"] = "core.db.postgresql"
+# PostgreSQL, or PostGIS on top of it (postgis://; the image then needs GDAL, see Django's GeoDjango docs).
+_DATABASE_BACKENDS = {
+    "django.db.backends.postgresql": "core.db.postgresql",
+    "django.contrib.gis.db.backends.postgis": "core.db.postgis",
+}
+if DATABASES["default"]["ENGINE"] not in _DATABASE_BACKENDS:
+    raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://...) or PostGIS (postgis://...).")
+# The health check asks the connection's socket, without a round trip to the server (core/db/).
+# DATABASE_SOCKET_CHECK=0 keeps Django's own check, a `SELECT 1` per request.
+if env_bool("DATABASE_SOCKET_CHECK", default=True):
+    DATABASES["default"]["ENGINE"] = _DATABASE_BACKENDS[DATABASES["default"]["ENGINE"]]
 # TCP keepalives, so that a database that vanished without closing its connections (a crashed
 # host, a failover) shows as an error on the socket within ~1 minute of idleness, which the
 # health check sees. Options given in DATABASE_URL (?keepalives_idle=...) take precedence.
@@ -206,7 +214,8 @@ REST_FRAMEWORK = {
 
 # CACHE
 # ------------------------------------------------------------------------------
-# Shared by all workers and replicas (throttling counts); the table is created by `migrate`.
+# Shared by all workers and replicas (throttling counts); the migrate job creates the table
+# (`manage.py createcachetable`, after `migrate`: docker-compose.yml).
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "django_cache"}}
 
 # Off switch for POST /api/auth/register/ (a 403 with code registration_closed when off).

@@ -7,18 +7,16 @@ for what a client cannot see (logs, exit codes). Run these through `make test`.
 import os
 import secrets
 import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-# The smoke client (scripts/smoke.py) is the e2e tests' HTTP client too; stack.py holds shared types.
-sys.path[:0] = [str(ROOT / "scripts"), str(Path(__file__).parent)]
+import smoke
+from paths import ROOT
+from stack import Compose
 
-import smoke  # noqa: E402
-from stack import Compose  # noqa: E402
+RIG_FILES = ("-f", "docker-compose.yml", "-f", "tests/compose.yml", "-f", "bench/compose.yml")
 
 
 @pytest.fixture(scope="session")
@@ -31,8 +29,9 @@ def env_file() -> str:
 
 @pytest.fixture(scope="session")
 def compose(env_file: str) -> Compose:
-    """Run `docker compose` against the test stack; fail the test when it fails, unless check=False.
-    `env` adds variables to Compose's own environment, where they win over the env file's."""
+    """Run `docker compose` against the test stack, with the test and benchmark rigs merged over the
+    production file (their services sit behind profiles); fail the test when it fails, unless
+    check=False. `env` adds variables to Compose's own environment, where they win over the env file's."""
 
     def run(
         *args: str,
@@ -42,7 +41,7 @@ def compose(env_file: str) -> Compose:
         env: dict[str, str] | None = None,
     ):
         result = subprocess.run(
-            ["docker", "compose", "--env-file", env_file, *args],
+            ["docker", "compose", "--env-file", env_file, *RIG_FILES, *args],
             cwd=ROOT,
             env={**os.environ, **(env or {})},
             input=stdin,

@@ -3,11 +3,10 @@
 import subprocess
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import smoke
+from paths import ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
 # `make` as a user runs it, from the repository root.
 ROOT_MAKE = ["make", "--no-print-directory", "-C", str(ROOT)]
 

@@ -8,16 +8,15 @@ import time
 from pathlib import Path
 from xml.etree import ElementTree
 
+from paths import ROOT
 from stack import Compose
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 def brief_bench(env_file: str, out: Path) -> list[str]:
     """The command line of a brief bench (1 s per scenario, no soak) writing its report to `out`."""
     return [
         sys.executable,
-        "scripts/bench.py",
+        "bench/bench.py",
         "--env-file",
         env_file,
         "--duration",

@@ -5,13 +5,13 @@ Each case copies the repository, breaks one thing, and runs the one lint step th
 """
 
 import secrets
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from paths import ROOT
+
 VENV = ROOT / ".venv"
 
 
@@ -71,20 +71,6 @@ CASES = [
 ]
 
 
-@pytest.fixture
-def repo_copy(tmp_path: Path) -> Path:
-    files = subprocess.run(
-        ["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT, capture_output=True, text=True, check=True
-    ).stdout.split()
-    for name in files:
-        if (ROOT / name).is_file():
-            (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, tmp_path / name)
-    if (ROOT / "certs").is_dir():
-        shutil.copytree(ROOT / "certs", tmp_path / "certs")
-    return tmp_path
-
-
 @pytest.mark.parametrize(("step", "breakage", "message"), CASES, ids=[c[0] for c in CASES])
 def test_each_kind_of_mistake_fails_its_lint_step(repo_copy: Path, step: str, breakage, message: str) -> None:  # type: ignore[no-untyped-def]
     project = f"linttest-{secrets.token_hex(3)}"
@@ -106,6 +92,10 @@ def test_each_kind_of_mistake_fails_its_lint_step(repo_copy: Path, step: str, br
         networks = subprocess.run(["docker", "network", "ls", "-q", "--filter", label], capture_output=True, text=True)
         if networks.stdout.split():
             subprocess.run(["docker", "network", "rm", *networks.stdout.split()], capture_output=True)
+        # ...and its database volume, which `compose run` creates too.
+        volumes = subprocess.run(["docker", "volume", "ls", "-q", "--filter", label], capture_output=True, text=True)
+        if volumes.stdout.split():
+            subprocess.run(["docker", "volume", "rm", *volumes.stdout.split()], capture_output=True)
 
     assert result.returncode != 0, f"{step} passed on a broken tree:\n{result.stdout}"
     assert message in result.stdout + result.stderr

@@ -18,11 +18,20 @@ from django.db.backends.postgresql import base
 from psycopg import pq
 
 
-class DatabaseWrapper(base.DatabaseWrapper):
+class SocketHealthCheck:
+    """Mixed into a PostgreSQL-based backend (this one, core/db/postgis) before Django's wrapper."""
+
+    errors_occurred: bool
+    connection: Any
+
     def is_usable(self) -> bool:
         if self.errors_occurred or not hasattr(select, "poll"):
-            return bool(super().is_usable())
+            return bool(super().is_usable())  # type: ignore[misc]
         return connection_is_idle_and_open(self.connection)
+
+
+class DatabaseWrapper(SocketHealthCheck, base.DatabaseWrapper):
+    pass
 
 
 def connection_is_idle_and_open(connection: Any) -> bool:

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Load the running stack through Nginx's published HTTPS port with wrk, and report.
 
-    python3 scripts/bench.py --env-file .env [--duration 5] [--connections 32] [--soak 100000]
+    python3 bench/bench.py --env-file .env [--duration 5] [--connections 32] [--soak 100000]
 
 Each scenario runs wrk (the `bench` image, on the host's network, to 127.0.0.1 only) for a fixed
 time. The stack's own scenarios go through its Nginx; the baselines (a bare WSGI app, runserver,
@@ -123,8 +123,12 @@ def docker(*args: str, stdin: str | None = None, env: dict[str, str] | None = No
     return result.stdout
 
 
+# The production stack with the benchmark rig (bench/compose.yml) merged on top.
+COMPOSE_FILES = ("-f", "docker-compose.yml", "-f", "bench/compose.yml")
+
+
 def compose(env_file: str, *args: str, stdin: str | None = None, env: dict[str, str] | None = None) -> str:
-    return docker("compose", "--env-file", env_file, *args, stdin=stdin, env=env)
+    return docker("compose", "--env-file", env_file, *COMPOSE_FILES, *args, stdin=stdin, env=env)
 
 
 def wait_until_ready(
@@ -466,7 +470,8 @@ def run_baselines(bench: Bench) -> tuple[dict[str, Result], dict[str, list[float
     return results, ratios
 
 
-CEILING_COMMAND = "gunicorn --config /app/config/gunicorn.py config.hello_wsgi:application"
+# The bare app is mounted from bench/ (bench/compose.yml): it ships in no image.
+CEILING_COMMAND = "gunicorn --config /app/config/gunicorn.py --pythonpath /bench hello_wsgi:application"
 RUNSERVER_COMMAND = "python manage.py runserver 0.0.0.0:8000 --noreload"
 # Django's defaults: a new database connection for each request, closed at its end (what settings
 # without a CONN_MAX_AGE get, such as startproject's and the usual first Docker setup's), and the
@@ -482,7 +487,7 @@ RUNSERVER_BASELINE = {"BENCH_APP_COMMAND": RUNSERVER_COMMAND} | DJANGO_DEFAULTS
 NAIVE_COMMAND = "gunicorn --bind 0.0.0.0:8000 --no-control-socket config.wsgi:application"
 NAIVE = {
     "BENCH_APP_COMMAND": NAIVE_COMMAND,
-    "BENCH_NGINX_SITE": "./nginx/naive.conf.template",
+    "BENCH_NGINX_SITE": "./bench/naive.conf.template",
 } | DJANGO_DEFAULTS
 
 

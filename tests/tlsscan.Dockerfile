@@ -1,0 +1,11 @@
+# testssl.sh, for the TLS test in `make test` only.
+ARG PYTHON_IMAGE=python:3.13-slim
+FROM ${PYTHON_IMAGE}
+# Unpinned on purpose: the version available differs by Debian release (the base image decides),
+# and this image only ever tests; it ships nowhere.
+# hadolint ignore=DL3008
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends testssl.sh \
+ && rm -rf /var/lib/apt/lists/*
+USER 10001:10001
+ENTRYPOINT ["testssl"]
