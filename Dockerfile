@@ -7,11 +7,13 @@ ARG NGINX_IMAGE=nginx:1.30
 # ---- builder: resolve and install dependencies into a virtualenv --------------------------
 FROM ${PYTHON_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
-RUN python -m venv /opt/venv
+# A virtualenv without pip of its own: the base image's pip installs into it (--python), which
+# saves creating one (5 s) and copying it into the runtime stage (~3 s), and ships no pip.
+RUN python -m venv --without-pip /opt/venv
 # The lock first: this layer is rebuilt only when it changes, not on every code edit. Every
 # package is pinned with its hashes, so two builds a month apart install the same bytes.
 COPY requirements.txt /tmp/requirements.txt
-RUN /opt/venv/bin/pip install --require-hashes --no-deps -r /tmp/requirements.txt
+RUN pip --python /opt/venv/bin/python install --require-hashes --no-deps -r /tmp/requirements.txt
 
 # ---- runtime: the web image -----------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime

@@ -31,11 +31,12 @@ $(ENV_FILE):
 # Where `make certs` writes the self-signed pair (the defaults of TLS_CERT_FILE / TLS_KEY_FILE).
 CERT_DIR := certs
 
-up: $(ENV_FILE) $(CERT_DIR)/local.crt ## Build and start the stack, wait until every service is healthy, print the URL
+up: $(ENV_FILE) ## Build and start the stack, wait until every service is healthy, print the URL
 	@$(PYTHON) scripts/check_owner.py "$$($(COMPOSE) config --format json | $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)["name"])')"
 	@$(PYTHON) scripts/check_port.py $(ENV_FILE) "$$($(COMPOSE) ps -q --status running nginx 2>/dev/null || true)"
 	@now() { date +%s.%N; }; started=$$(now); \
 	$(COMPOSE) build --quiet; built=$$(now); \
+	$(MAKE) $(CERT_DIR)/local.crt; \
 	if ! $(COMPOSE) up --detach --no-build --remove-orphans --wait --wait-timeout 300; then \
 		echo; echo "error: the stack did not become healthy. Status and recent logs:" >&2; \
 		$(COMPOSE) ps --all >&2; $(COMPOSE) logs --no-color --tail 25 >&2; exit 1; \
