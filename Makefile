@@ -114,8 +114,8 @@ test: $(VENV)/.installed ## Run every test: in-process tests against PostgreSQL,
 	echo "== end-to-end tests through Nginx"; \
 	E2E_ENV_FILE=$$env $(VENV)/bin/pytest tests/e2e tests/scripts tests/bench tests/repo
 
-bench: ## Load the running stack through Nginx with wrk, with baselines and bars (bench-results/)
-	@$(PYTHON) bench/bench.py --env-file $(ENV_FILE)
+bench: ## Load the running stack with wrk (on its front network), against baselines, with bars (bench-results/)
+	@$(PYTHON) -m bench --env-file $(ENV_FILE)
 
 # The host's tools (pytest for the e2e tests, the linters), installed from the locks.
 $(VENV)/.installed: requirements.txt requirements-dev.txt

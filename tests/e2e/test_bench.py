@@ -16,7 +16,8 @@ def brief_bench(env_file: str, out: Path) -> list[str]:
     """The command line of a brief bench (1 s per scenario, no soak) writing its report to `out`."""
     return [
         sys.executable,
-        "bench/bench.py",
+        "-m",
+        "bench",
         "--env-file",
         env_file,
         "--duration",
@@ -30,7 +31,9 @@ def brief_bench(env_file: str, out: Path) -> list[str]:
 
 def bench_containers(compose: Compose) -> str:
     """The ids of wrk's container and the baselines', running or not."""
-    return compose("--profile", "bench", "ps", "--all", "--quiet", "bench", "bench-app", "bench-nginx").stdout.strip()
+    return compose(
+        "--profile", "bench", "ps", "--all", "--quiet", "bench", "bench-published", "bench-app", "bench-nginx"
+    ).stdout.strip()  # fmt: skip
 
 
 def test_bench_runs_every_scenario_and_baseline_and_cleans_up(env_file: str, compose: Compose, tmp_path: Path) -> None:
@@ -39,14 +42,14 @@ def test_bench_runs_every_scenario_and_baseline_and_cleans_up(env_file: str, com
 
     assert run.returncode == 0, run.stdout + run.stderr
     report = json.loads((tmp_path / "results.json").read_text())
-    results = {r["scenario"]: r for r in report["results"]}
-    assert len(results) == 16 and all(r["requests"] > 0 for r in results.values())  # 17 with the soak
+    results = {r["id"]: r for r in report["results"]}
+    assert len(results) == 18 and all(r["requests"] > 0 for r in results.values())  # 19 with the soak
     failing = [name for name, r in results.items() if r["errors"] and "flood" not in name and "runserver" not in name]
     assert failing == []
-    assert len(report["bars"]) == 7 and report["memory"]["worker_rss_mib_peak"] > 0
+    assert len(report["bars"]) == 8 and report["memory"]["worker_rss_mib_peak"] > 0
     assert "| bar | measured | target | met |" in (tmp_path / "results.md").read_text()
     chart = ElementTree.parse(tmp_path / "results.svg").getroot()
-    assert len(list(chart.iter("{http://www.w3.org/2000/svg}rect"))) == 16
+    assert len(list(chart.iter("{http://www.w3.org/2000/svg}rect"))) == 18
     assert bench_containers(compose) == "", "the wrk container or a baseline outlived the bench"
 
 
