@@ -21,6 +21,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     DJANGO_SETTINGS_MODULE=config.settings \
+    STATIC_ROOT=/opt/static \
     PORT=8000
 RUN groupadd --system --gid 10001 app \
  && useradd --system --uid 10001 --gid app --home-dir /app --no-create-home --shell /usr/sbin/nologin app
@@ -47,5 +48,5 @@ COPY nginx/nginx.conf nginx/proxy.conf /etc/nginx/
 COPY nginx/templates/ /etc/nginx/templates/
 COPY nginx/entrypoint.d/ /docker-entrypoint.d/
 COPY nginx/errors/ /srv/_errors/
-COPY --from=runtime /app/staticfiles /srv/static
+COPY --from=runtime /opt/static /srv/static
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 CMD ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1/nginx-health"]

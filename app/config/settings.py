@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "core",
     "accounts",
     "notes",
+    # Your apps: make startapp adds each one above this line.
 ]
 
 MIDDLEWARE = [
@@ -183,8 +184,10 @@ AUTH_PASSWORD_VALIDATORS = [
 # STATIC FILES
 # ------------------------------------------------------------------------------
 # Collected into the image at build time; Nginx serves its own copy, WhiteNoise serves this one.
+# The web image sets STATIC_ROOT=/opt/static, outside the code, so that make dev and make pytest,
+# which mount app/ over /app, still find the collected files and their manifest.
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     # Hashed names (cacheable forever) plus precompressed .gz copies for Nginx's gzip_static.
