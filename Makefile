@@ -18,7 +18,7 @@ SMOKE_USER ?= smoke
 # `make test` brings up its own stack under this name, beside any stack you run.
 TEST_PROJECT ?= $(shell basename "$(CURDIR)" | tr -cd 'a-z0-9_-')-test
 
-.PHONY: help up dev down clean certs migrate makemigrations collectstatic smoke test bench logs ps shell createsuperuser \
+.PHONY: help up dev startapp pytest down clean certs migrate makemigrations collectstatic smoke test bench logs ps shell createsuperuser \
 	lint lint-cleanup lint-python lint-types lint-docker lint-shell lint-compose lint-migrations lint-nginx lint-workflows \
 	format lock outdated audit
 
@@ -56,11 +56,16 @@ dev: $(ENV_FILE) $(CERT_DIR)/local.crt ## The same stack with app/ bind-mounted,
 
 certs: $(CERT_DIR)/local.crt ## Create a self-signed certificate for localhost in certs/ (once; make up runs it)
 
-# openssl runs in the web image; any env file names that image (.env.example before `make up`).
+# openssl runs in the web image (built first if missing); any env file names that image (.env.example
+# before `make up`). `docker run`, not `compose run`: that would create the project's network and
+# database volume just for this.
+CERT_COMPOSE = docker compose --env-file $(firstword $(wildcard $(ENV_FILE)) .env.example)
 $(CERT_DIR)/local.crt:
 	@mkdir -p $(CERT_DIR) && chmod 700 $(CERT_DIR)
-	@docker compose --env-file $(firstword $(wildcard $(ENV_FILE)) .env.example) run --rm --no-deps --user "$$(id -u):$$(id -g)" --volume "$(CURDIR)/$(CERT_DIR):/certs" \
-		--entrypoint openssl migrate req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+	@image=$$($(CERT_COMPOSE) config --format json | $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)["services"]["web"]["image"])'); \
+	docker image inspect "$$image" >/dev/null 2>&1 || $(CERT_COMPOSE) build --quiet web; \
+	docker run --rm --user "$$(id -u):$$(id -g)" --volume "$(CURDIR)/$(CERT_DIR):/certs" --entrypoint openssl "$$image" \
+		req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
 		-days 825 -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
 		-keyout /certs/local.key -out /certs/local.crt
 	@# Readable inside the container by Nginx's master (root without DAC_OVERRIDE); the 0700
@@ -82,6 +87,20 @@ migrate: ## Apply database migrations (the one-shot migrate job)
 makemigrations: ## Write new migrations for model changes into app/ (runs in the web image, as you)
 	@$(COMPOSE) run --rm --no-deps --user "$$(id -u):$$(id -g)" --volume "$(CURDIR)/app:/app" \
 		migrate python manage.py makemigrations
+
+# The new app's code goes into app/ and its tests into tests/app/, written as you, from the
+# template in scripts/app_template/ (Django's startapp --template, with the model's name added).
+startapp: $(ENV_FILE) $(VENV)/.installed ## Add an owner-scoped resource: make startapp NAME=bookmarks [MODEL=Bookmark]
+	@test -n "$(NAME)" || { echo "usage: make startapp NAME=bookmarks [MODEL=Bookmark]" >&2; exit 2; }
+	@$(COMPOSE) run --rm --no-deps --user "$$(id -u):$$(id -g)" --volume "$(CURDIR)/app:/app" \
+		--volume "$(CURDIR)/tests:/tests" --volume "$(CURDIR)/scripts/app_template:/app_template:ro" \
+		migrate python manage.py startresource $(NAME) $(if $(MODEL),--model $(MODEL)) \
+		--template /app_template --tests-dir /tests/app
+	@# Imports sorted and code formatted as make lint wants them (their order depends on the name).
+	@$(VENV)/bin/ruff check --quiet --select I --fix app/$(NAME) tests/app/$(NAME)
+	@$(VENV)/bin/ruff format --quiet app/$(NAME) tests/app/$(NAME)
+	@$(MAKE) makemigrations
+	@echo "Next: make up (under make dev: make migrate), then /api/$(NAME)/; its tests: tests/app/$(NAME)/."
 
 collectstatic: ## Collect static files again: they are baked into the web and Nginx images, so rebuild both
 	@$(COMPOSE) up --detach --build --wait web nginx
@@ -113,6 +132,14 @@ test: $(VENV)/.installed ## Run every test: in-process tests against PostgreSQL,
 	$(MAKE) smoke ENV_FILE=$$env; \
 	echo "== end-to-end tests through Nginx"; \
 	E2E_ENV_FILE=$$env $(VENV)/bin/pytest tests/e2e tests/scripts tests/bench tests/repo
+
+# The fast inner loop: the in-process tests, or some of them, against the running stack's
+# PostgreSQL (pytest-django makes and drops a test database of its own), with app/ and tests/
+# mounted, so an edit needs no rebuild.
+ARGS ?= tests/app
+pytest: ## In-process tests against the running stack's database: make pytest ARGS="tests/app/notes -x"
+	@$(COMPOSE) $(TEST_FILES) run --rm --build --volume "$(CURDIR)/app:/app:ro" --volume "$(CURDIR)/tests:/src/tests:ro" \
+		tests pytest $(ARGS)
 
 bench: ## Load the running stack with wrk (on its front network), against baselines, with bars (bench-results/)
 	@$(PYTHON) -m bench --env-file $(ENV_FILE)

@@ -1,8 +1,13 @@
 """Helpers shared by the end-to-end tests."""
 
+import contextlib
+import secrets
+import socket
 import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import smoke
 from paths import ROOT
@@ -29,3 +34,43 @@ def nginx_logs_once_they_show(compose: Compose, probe: str, timeout: float = 5.0
     while probe not in (logs := compose("logs", "nginx").stdout) and time.monotonic() < deadline:
         time.sleep(0.25)
     return logs
+
+
+def free_port() -> int:
+    """A port nothing listens on now, on 127.0.0.1."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def make_in(repo: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """`make` run in another checkout (a copy of this one), as its user would."""
+    return subprocess.run(
+        ["make", "--no-print-directory", *args], cwd=repo, capture_output=True, text=True, timeout=timeout
+    )
+
+
+@contextlib.contextmanager
+def stack_in_copy(
+    repo: Path, target: str = "up", prepare: Callable[[Path], None] | None = None
+) -> Iterator[tuple[Path, str]]:
+    """`make up` (or `make dev`) in a copy of the repository, on free ports and a project name of
+    its own, after `prepare(env_file)` if given; yields the env file and the HTTPS URL. `make clean`
+    there afterwards, and its image tags removed (the layers are the test stack's too)."""
+    env = repo / "copy.env"
+    https_port, project = free_port(), f"copytest-{secrets.token_hex(3)}"
+    subprocess.run(
+        [sys.executable, "scripts/init_env.py", "--set", f"COMPOSE_PROJECT_NAME={project}",
+         "--set", f"HTTP_PORT={free_port()}", "--set", f"HTTPS_PORT={https_port}", str(env)],
+        cwd=repo, capture_output=True, check=True,
+    )  # fmt: skip
+    try:
+        if prepare:
+            prepare(env)
+        started = make_in(repo, target, f"ENV_FILE={env}")
+        assert started.returncode == 0, started.stdout[-2000:] + started.stderr[-2000:]
+        yield env, f"https://127.0.0.1:{https_port}"
+    finally:
+        make_in(repo, "clean", f"ENV_FILE={env}", timeout=300)
+        tags = [f"{project}-{image}" for image in ("web", "nginx", "tests")]
+        subprocess.run(["docker", "image", "rm", *tags], capture_output=True, check=False)
