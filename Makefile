@@ -31,28 +31,25 @@ $(ENV_FILE):
 # Where `make certs` writes the self-signed pair (the defaults of TLS_CERT_FILE / TLS_KEY_FILE).
 CERT_DIR := certs
 
+# The compose files make up starts; make dev adds its overlay here.
+UP_FILES ?=
+
 up: $(ENV_FILE) ## Build and start the stack, wait until every service is healthy, print the URL
 	@$(PYTHON) scripts/check_owner.py "$$($(COMPOSE) config --format json | $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)["name"])')"
 	@$(PYTHON) scripts/check_port.py $(ENV_FILE) "$$($(COMPOSE) ps -q --status running nginx 2>/dev/null || true)"
 	@now() { date +%s.%N; }; started=$$(now); \
-	$(COMPOSE) build --quiet; built=$$(now); \
+	$(COMPOSE) $(UP_FILES) build --quiet; built=$$(now); \
 	$(MAKE) $(CERT_DIR)/local.crt; \
-	if ! $(COMPOSE) up --detach --no-build --remove-orphans --wait --wait-timeout 300; then \
+	if ! $(COMPOSE) $(UP_FILES) up --detach --no-build --remove-orphans --wait --wait-timeout 300; then \
 		echo; echo "error: the stack did not become healthy. Status and recent logs:" >&2; \
 		$(COMPOSE) ps --all >&2; $(COMPOSE) logs --no-color --tail 25 >&2; exit 1; \
 	fi; \
 	$(PYTHON) scripts/up_times.py $(ENV_FILE) "$$started" "$$built" "$$(now)"
 	@echo "The stack is up: https://$$($(COMPOSE) port nginx 443 | sed 's/^0\.0\.0\.0:/127.0.0.1:/')/api/health/"
 
-dev: $(ENV_FILE) $(CERT_DIR)/local.crt ## The same stack with app/ bind-mounted, Gunicorn reloading on change and DEBUG on
-	@$(PYTHON) scripts/check_owner.py "$$($(COMPOSE) config --format json | $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)["name"])')"
-	@$(PYTHON) scripts/check_port.py $(ENV_FILE) "$$($(COMPOSE) ps -q --status running nginx 2>/dev/null || true)"
-	@if ! $(COMPOSE) -f docker-compose.yml -f compose.dev.yml up --detach --build --remove-orphans --wait --wait-timeout 300; then \
-		echo; echo "error: the stack did not become healthy. Status and recent logs:" >&2; \
-		$(COMPOSE) ps --all >&2; $(COMPOSE) logs --no-color --tail 25 >&2; exit 1; \
-	fi
-	@echo "The development stack is up: https://$$($(COMPOSE) port nginx 443 | sed 's/^0\.0\.0\.0:/127.0.0.1:/')/api/health/"
-	@echo "Edits under app/ reload Gunicorn's workers (make logs shows it); make up returns to the production stack, make down stops it."
+dev: ## The same stack with app/ bind-mounted, Gunicorn reloading on change and DEBUG on
+	@$(MAKE) up UP_FILES="-f docker-compose.yml -f compose.dev.yml"
+	@echo "Development mode: edits under app/ reload Gunicorn's workers (make logs shows it); make up returns to the production stack, make down stops it."
 
 certs: $(CERT_DIR)/local.crt ## Create a self-signed certificate for localhost in certs/ (once; make up runs it)
 
