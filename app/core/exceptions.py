@@ -2,6 +2,9 @@
 
 from typing import Any
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
+from rest_framework import exceptions
 from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -10,7 +13,16 @@ from core.errors import error_body
 
 
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    """Let DRF pick the status and headers (WWW-Authenticate, Retry-After); replace the body."""
+    """Let DRF pick the status and headers (WWW-Authenticate, Retry-After); replace the body.
+
+    Django's Http404 (get_object_or_404, a failed lookup) and PermissionDenied become DRF's own
+    exceptions first, as DRF's handler does internally: otherwise their body kept DRF's default
+    shape, {"detail": "No Note matches the given query."}, naming the model to any client.
+    """
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
     response = exception_handler(exc, context)
     if response is not None and isinstance(exc, APIException):
         response.data = _body_for(exc)

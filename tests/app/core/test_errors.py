@@ -24,6 +24,36 @@ def test_an_unknown_api_path_is_a_json_404_even_with_debug_on(api_client: APICli
     assert_error_shape(response, 404, "not_found")
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/api/notes/999999/", id="a-lookup-that-finds-nothing"),
+        pytest.param("/api/notes/abc/", id="an-id-that-is-not-a-number"),
+        pytest.param("/api/notes/?page=999", id="a-page-past-the-end"),
+    ],
+)
+@pytest.mark.parametrize("method", ["get", "patch", "delete"])
+def test_every_404_of_a_resource_is_in_the_api_shape(auth_client: APIClient, path: str, method: str) -> None:
+    if method != "get" and "?" in path:
+        pytest.skip("the list takes no PATCH or DELETE")
+    data = None if method == "get" else {"title": "x"}  # data given to get() replaces the query string
+    response = getattr(auth_client, method)(path, data, format="json")
+
+    assert_error_shape(response, 404, "not_found")
+    assert set(response.json()) == {"code", "message"}
+    assert "Note" not in response.json()["message"]  # no model name handed to the client
+
+
+def test_a_django_permission_denied_in_a_view_is_in_the_api_shape(auth_client: APIClient) -> None:
+    from django.core.exceptions import PermissionDenied
+
+    with mock.patch("notes.views.note_list", side_effect=PermissionDenied("internal reason")):
+        response = auth_client.get("/api/notes/")
+
+    assert_error_shape(response, 403, "permission_denied")
+    assert "internal reason" not in response.json()["message"]
+
+
 @pytest.mark.django_db
 @pytest.mark.parametrize("debug", [False, True])
 def test_an_uncaught_exception_is_a_json_500_without_a_trace(api_client: APIClient, debug: bool) -> None:

@@ -42,7 +42,11 @@ def test_list_shows_only_your_notes_paginated(auth_client: APIClient, user: User
 def test_another_users_note_is_a_404(auth_client: APIClient, other_note: Note, method: str) -> None:
     response = getattr(auth_client, method)(f"/api/notes/{other_note.pk}/", {"title": "mine now"}, format="json")
 
+    # The API's error shape, not DRF's {"detail": "No Note matches the given query."}: a check of
+    # the status alone let that pass, and so did the shape tests, which only tried URLs no view
+    # matched (answered by the middleware, never by the exception handler).
     assert response.status_code == 404
+    assert response.json() == {"code": "not_found", "message": "Not found."}
     other_note.refresh_from_db()
     assert other_note.title == "private"
 
