@@ -24,12 +24,12 @@ GZIP = {"Accept-Encoding": "gzip"}
 # The bench user's tokens, minted in the web container so no sign-in is spent on them.
 MINT_TOKENS = """
 from datetime import timedelta
-from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 from accounts.models import User
+from accounts.tokens import SessionRefreshToken
 user = User.objects.get(username="bench")
-access = AccessToken.for_user(user)
+access = SessionRefreshToken.for_user(user).access_token
 access.set_exp(lifetime=timedelta(minutes=30))  # outlives the run (the default is 5 minutes)
-print("TOKENS", access, *(RefreshToken.for_user(user) for _ in range(64)))
+print("TOKENS", access, *(SessionRefreshToken.for_user(user) for _ in range(64)))
 """
 
 # bench-app and bench-nginx as the stack runs, unless a baseline says otherwise.

@@ -14,10 +14,11 @@ from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import Token
-from rest_framework_simplejwt.utils import aware_utcnow, get_md5_hash_password
+from rest_framework_simplejwt.utils import aware_utcnow
 
 from accounts.models import User
 from accounts.selectors import user_from_row, user_row_get_by_id
+from accounts.tokens import token_refusal
 
 
 class VerifiedTokens:
@@ -147,14 +148,12 @@ class JWTUserAuthentication(JWTAuthentication):
 
     @staticmethod
     def checked_user(validated_token: Token, row: tuple[Any, ...]) -> User:
-        """The user of this row, if it may use this token: SimpleJWT's checks, in its order."""
+        """The user of this row, if it may use this token: SimpleJWT's checks, in its order, and the
+        sessions version (accounts/tokens.py)."""
         user = user_from_row(row)
-        if api_settings.CHECK_USER_IS_ACTIVE and not user.is_active:
-            raise AuthenticationFailed(_("User is inactive"), code="user_inactive")
-        if api_settings.CHECK_REVOKE_TOKEN and validated_token.get(
-            api_settings.REVOKE_TOKEN_CLAIM
-        ) != get_md5_hash_password(user.password):
-            raise AuthenticationFailed(_("The user's password has been changed."), code="password_changed")
+        refusal = token_refusal(validated_token, user)
+        if refusal is not None:
+            raise AuthenticationFailed(*refusal)
         return user
 
 

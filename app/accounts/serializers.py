@@ -1,11 +1,20 @@
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.exceptions import InvalidToken
+from rest_framework_simplejwt.serializers import (
+    TokenObtainPairSerializer,
+    TokenRefreshSerializer,
+    TokenVerifySerializer,
+)
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
+from rest_framework_simplejwt.tokens import UntypedToken
 
 from accounts.models import User
-from accounts.selectors import email_is_taken
+from accounts.selectors import email_is_taken, user_from_row, user_row_get_by_id
 from accounts.services import refresh_token_rotate
+from accounts.tokens import SessionRefreshToken, token_refusal
 
 
 class MeSerializer(serializers.Serializer):
@@ -79,3 +88,30 @@ class RotatingTokenRefreshSerializer(TokenRefreshSerializer):
 
     def validate(self, attrs: dict[str, str]) -> dict[str, str]:
         return refresh_token_rotate(raw_refresh=attrs["refresh"])
+
+
+class SessionTokenObtainPairSerializer(TokenObtainPairSerializer):
+    """Sign-in: a pair that starts a new session (accounts/tokens.py), minted from the row the
+    password was checked against."""
+
+    token_class = SessionRefreshToken
+
+
+class UserCheckingTokenVerifySerializer(TokenVerifySerializer):
+    """/api/token/verify/: 200 only for a token the API itself would accept now.
+
+    SimpleJWT's checks the signature, expiry and blacklist only, so it said 200 for the token of
+    a deactivated user or of a password since changed, which every other endpoint refuses.
+    """
+
+    def validate(self, attrs: dict[str, None]) -> dict[str, object]:
+        token = UntypedToken(attrs["token"])  # type: ignore[arg-type]  # signature and expiry; it takes str
+        if BlacklistedToken.objects.filter(token__jti=token.get(api_settings.JTI_CLAIM)).exists():
+            raise InvalidToken("Token is blacklisted")  # a 401 like every refusal (SimpleJWT's: a 400)
+        row = user_row_get_by_id(user_id=token.get(api_settings.USER_ID_CLAIM, ""))
+        if row is None:
+            raise InvalidToken("User not found")
+        refusal = token_refusal(token, user_from_row(row))
+        if refusal is not None:
+            raise InvalidToken(refusal[0])
+        return {}

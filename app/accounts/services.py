@@ -4,13 +4,16 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
+from django.db.models import F
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken, TokenError
 from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.state import token_backend
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
-from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.utils import datetime_from_epoch
+from rest_framework_simplejwt.tokens import Token
+from rest_framework_simplejwt.utils import aware_utcnow
 
 from accounts.models import User
+from accounts.tokens import AUTH_TIME_CLAIM, SESSION_CLAIM, SessionRefreshToken, session_has_ended, token_refusal
 
 
 def user_ensure(*, username: str, password: str) -> tuple[User, bool]:
@@ -37,17 +40,22 @@ def user_update(*, user: User, data: dict[str, Any]) -> User:
 
 @transaction.atomic
 def user_password_change(*, user: User, new_password: str) -> None:
-    """Set a new password; saving it revokes every refresh token issued before (accounts/signals.py).
-
-    Access tokens carry a hash of the password (SIMPLE_JWT CHECK_REVOKE_TOKEN), so they stop
-    working at once too.
-    """
+    """Set a new password; saving it ends every session of the user (accounts/signals.py): every
+    token minted before, access or refresh, is refused from the commit on."""
     user.set_password(new_password)
     user.save(update_fields=["password"])
 
 
-def user_tokens_revoke(*, user: User) -> int:
-    """Blacklist every outstanding refresh token of the user; return how many were revoked."""
+def user_sessions_revoke(*, user: User) -> int:
+    """End every session of the user: bump the version every token carries, then blacklist the
+    outstanding refresh tokens; return how many were blacklisted.
+
+    The version is what makes it race-free: a sign-in or a refresh that read the row before this
+    commits mints tokens with the old version, which every check refuses. Call it inside the
+    transaction of the change (the signals do).
+    """
+    User.objects.filter(pk=user.pk).update(token_version=F("token_version") + 1)
+    user.refresh_from_db(fields=["token_version"])
     live = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True)
     revoked = BlacklistedToken.objects.bulk_create(
         [BlacklistedToken(token=token) for token in live], ignore_conflicts=True
@@ -56,34 +64,70 @@ def user_tokens_revoke(*, user: User) -> int:
 
 
 def refresh_token_rotate(*, raw_refresh: str) -> dict[str, str]:
-    """Spend a refresh token once: return a new access + refresh pair, or raise a 401 error.
+    """Spend a refresh token once: return a new access + refresh pair of the same session, or
+    raise a 401 error.
 
-    SimpleJWT checks the blacklist and then inserts, so parallel requests with one token can all
-    pass the check. Here the blacklist row is inserted first; its one-to-one key is unique, so
-    PostgreSQL lets exactly one insert commit and the others fail.
+    - Spent at most once, whatever the timing: the blacklist row is inserted first and its
+      one-to-one key is unique, so PostgreSQL lets exactly one insert commit (SimpleJWT checks,
+      then inserts, so parallel requests with one token could all pass).
+    - A token spent before (reused) revokes its whole session: either the user or a thief holds a
+      copy, and the server cannot tell which (OAuth 2.0 Security BCP, refresh token rotation).
+    - A token with no outstanding row is refused: every token this API issued has one until it
+      is flushed, and the flush (flushexpiredtokens) deletes only rows past exp + leeway; a row
+      is never recreated, so a spent token cannot come back once its row is gone.
+    - The user's current state is checked (active, sessions version), and the new pair
+      is minted from the same row: a password change that commits meanwhile refuses it too.
+    - No refresh extends the session past JWT_SESSION_LIFETIME from the sign-in.
     """
     try:
-        # Signature, type, expiry, and the blacklist (fast path). SimpleJWT's hint says Token; it takes str.
-        token = RefreshToken(raw_refresh)  # type: ignore[arg-type]
+        # Signature, type and expiry; the blacklist is checked below, by spending.
+        token = SessionRefreshToken(raw_refresh)  # type: ignore[arg-type]  # SimpleJWT's hint says Token; it takes str
     except TokenError as exc:
         raise InvalidToken(str(exc)) from exc
+    sid = token.get(SESSION_CLAIM)
+    if not isinstance(sid, str) or session_has_ended(token):
+        raise InvalidToken("The session has ended: sign in again.")
+    outstanding = OutstandingToken.objects.filter(jti=token[api_settings.JTI_CLAIM]).first()
+    if outstanding is None:
+        raise InvalidToken("Token is not recognised")
     user = _active_user_for(token)
-    outstanding, _ = OutstandingToken.objects.get_or_create(
-        jti=token[api_settings.JTI_CLAIM],
-        defaults={"user": user, "token": raw_refresh, "expires_at": datetime_from_epoch(token["exp"])},
-    )
     try:
-        BlacklistedToken.objects.create(token=outstanding)
+        with transaction.atomic():
+            BlacklistedToken.objects.create(token=outstanding)
     except IntegrityError:
+        session_revoke(user=user, sid=sid)
         raise InvalidToken("Token is blacklisted") from None
-    renewed = RefreshToken.for_user(user)
+    renewed = SessionRefreshToken.for_session(user, sid=sid, auth_time=token[AUTH_TIME_CLAIM])
     return {"access": str(renewed.access_token), "refresh": str(renewed)}
 
 
-def _active_user_for(token: RefreshToken) -> User:
-    """The token's user, if it still exists and may sign in; 401 otherwise (never a 500)."""
+def session_revoke(*, user: User, sid: str) -> int:
+    """Blacklist every outstanding refresh token of one session of the user; return how many.
+
+    A user has one live refresh token per session (rotation blacklists the previous one), so
+    this decodes a handful of the user's own stored tokens.
+    """
+    live = OutstandingToken.objects.filter(user=user, blacklistedtoken__isnull=True, expires_at__gt=aware_utcnow())
+    family = [row for row in live if _claims_of_stored(row.token).get(SESSION_CLAIM) == sid]
+    revoked = BlacklistedToken.objects.bulk_create(
+        [BlacklistedToken(token=row) for row in family], ignore_conflicts=True
+    )
+    return len(revoked)
+
+
+def _claims_of_stored(raw: str) -> dict[str, Any]:
+    """The claims of a token this API issued and stored, read without checking it again."""
+    claims: dict[str, Any] = token_backend.decode(raw, verify=False)  # type: ignore[arg-type]  # it takes str
+    return claims
+
+
+def _active_user_for(token: Token) -> User:
+    """The token's user, if it still exists and may use this token; 401 otherwise (never a 500)."""
     user_id = token.get(api_settings.USER_ID_CLAIM)
     user = get_user_model().objects.filter(**{api_settings.USER_ID_FIELD: user_id}).first()
     if user is None or not api_settings.USER_AUTHENTICATION_RULE(user):
         raise AuthenticationFailed("No active account found for the given token.", "no_active_account")
+    refusal = token_refusal(token, user, check_password=False)
+    if refusal is not None:
+        raise AuthenticationFailed(*refusal)
     return user

@@ -240,24 +240,37 @@ JWT_ACCESS_TOKEN_LIFETIME = env_int("JWT_ACCESS_TOKEN_LIFETIME", 300)
 # reading it again (accounts/authentication.py, RecentUsers). 0, the default: read every time,
 # so a deactivated user or a changed password refuses the user's access tokens at once.
 JWT_USER_CACHE_SECONDS = env_int("JWT_USER_CACHE_SECONDS", 0)
+# The longest a session lasts from its sign-in, however often it is refreshed (accounts/tokens.py).
+JWT_REFRESH_TOKEN_LIFETIME = env_int("JWT_REFRESH_TOKEN_LIFETIME", 86400)
+JWT_SESSION_LIFETIME = env_int("JWT_SESSION_LIFETIME", 30 * 86400)
+if JWT_SESSION_LIFETIME < JWT_REFRESH_TOKEN_LIFETIME:
+    raise ImproperlyConfigured("JWT_SESSION_LIFETIME must be at least JWT_REFRESH_TOKEN_LIFETIME.")
 if not 0 <= JWT_USER_CACHE_SECONDS <= 60:
     raise ImproperlyConfigured("JWT_USER_CACHE_SECONDS must be between 0 and 60 seconds.")
 if JWT_USER_CACHE_SECONDS and JWT_USER_CACHE_SECONDS >= JWT_ACCESS_TOKEN_LIFETIME:
     raise ImproperlyConfigured("JWT_USER_CACHE_SECONDS must be shorter than JWT_ACCESS_TOKEN_LIFETIME.")
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=JWT_ACCESS_TOKEN_LIFETIME),
-    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=env_int("JWT_REFRESH_TOKEN_LIFETIME", 86400)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(seconds=JWT_REFRESH_TOKEN_LIFETIME),
     # Pinned: tokens are only ever verified with this algorithm (no "none", no HS512 swap).
     "ALGORITHM": "HS256",
     "SIGNING_KEY": JWT_SIGNING_KEY,
     # Clock skew tolerated on exp/nbf, in seconds.
     "LEEWAY": JWT_LEEWAY,
+    # Every token names who issued it and for whom; a token of another environment (another
+    # JWT_ISSUER or JWT_AUDIENCE) is refused even if it shares the signing key.
+    "ISSUER": env_str("JWT_ISSUER", "djstack"),
+    "AUDIENCE": env_str("JWT_AUDIENCE", "djstack-api"),
     "AUTH_HEADER_TYPES": ("Bearer",),
     # Each refresh spends the refresh token and returns a new one; the old one is blacklisted.
     "ROTATE_REFRESH_TOKENS": True,
     "BLACKLIST_AFTER_ROTATION": True,
-    # Race-free rotation, and a 401 instead of a 500 for deleted users (accounts/serializers.py).
+    # Tokens of one session, tied to the user's sessions version (accounts/tokens.py).
+    "TOKEN_OBTAIN_SERIALIZER": "accounts.serializers.SessionTokenObtainPairSerializer",
+    # Race-free rotation, reuse revokes the session, a 401 instead of a 500 for deleted users.
     "TOKEN_REFRESH_SERIALIZER": "accounts.serializers.RotatingTokenRefreshSerializer",
+    # 200 only for a token the API would accept (the same user checks).
+    "TOKEN_VERIFY_SERIALIZER": "accounts.serializers.UserCheckingTokenVerifySerializer",
     # Tokens carry a hash of the password hash: a password change invalidates access tokens at once.
     "CHECK_REVOKE_TOKEN": True,
     "CHECK_USER_IS_ACTIVE": True,

@@ -9,12 +9,12 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import AccessToken
 
 from accounts import authentication
 from accounts.authentication import JWTUserAuthentication, RecentUsers, recent_users
 from accounts.models import User
 from accounts.selectors import user_row_get_by_id
+from accounts.tokens import SessionRefreshToken
 
 
 @pytest.fixture(autouse=True)
@@ -121,7 +121,7 @@ def test_a_kept_row_never_refuses_a_token_the_database_accepts(
     row kept here has the old hash, so it would refuse that token as 'password changed'."""
     assert me(api_client, tokens["access"]).status_code == 200
     changed_elsewhere(user, password="argon2$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$re-hashed")
-    new_token = str(AccessToken.for_user(User.objects.get(pk=user.pk)))
+    new_token = str(SessionRefreshToken.for_user(User.objects.get(pk=user.pk)).access_token)
 
     response = me(api_client, new_token)
 
@@ -150,7 +150,7 @@ def test_writes_always_read_the_row(api_client: APIClient, user: User, tokens: d
 
 @pytest.mark.usefixtures("kept_for_5_seconds")
 def test_each_request_gets_its_own_user_instance(user: User) -> None:
-    token = AccessToken.for_user(user)
+    token = SessionRefreshToken.for_user(user).access_token
     authenticator = JWTUserAuthentication()
     authenticator.reuse_seconds = 5
 

@@ -23,6 +23,7 @@ REFUSAL_CODES = {
     "user_not_found",
     "user_inactive",
     "password_changed",
+    "sessions_revoked",
 }
 
 
@@ -40,6 +41,9 @@ def claims(user: User, **overrides: Any) -> dict[str, Any]:
         "jti": "j" * 32,
         "user_id": str(user.pk),
         "hash_password": get_md5_hash_password(user.password),
+        "ver": user.token_version,
+        "iss": settings.SIMPLE_JWT["ISSUER"],
+        "aud": settings.SIMPLE_JWT["AUDIENCE"],
     }
     base.update(overrides)
     return {k: v for k, v in base.items() if v is not None}

@@ -7,8 +7,9 @@ from unittest import mock
 import pytest
 from django.db import connection
 from rest_framework.test import APIClient
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import Token
 
+from accounts import services
 from accounts.models import User
 
 PARALLEL = 20
@@ -33,16 +34,18 @@ def test_twenty_parallel_refreshes_of_one_token_yield_exactly_one_pair() -> None
         finally:
             connection.close()  # each thread has its own database connection
 
-    # Hold every request just after its blacklist check, so all of them are inside the
-    # check-then-spend window at once: the worst interleaving, every run, not by luck.
-    check_blacklist = RefreshToken.check_blacklist
+    # Hold every request after it has read the token's row and checked its user, just before it
+    # spends the token, so all of them are inside the read-then-spend window at once: the worst
+    # interleaving, every run, not by luck.
+    active_user_for = services._active_user_for
 
-    def check_then_wait(token: RefreshToken) -> None:
-        check_blacklist(token)
+    def check_then_wait(token: Token) -> User:
+        user = active_user_for(token)
         time.sleep(0.5)
+        return user
 
     threads = [threading.Thread(target=spend) for _ in range(PARALLEL)]
-    with mock.patch.object(RefreshToken, "check_blacklist", check_then_wait):
+    with mock.patch.object(services, "_active_user_for", check_then_wait):
         for thread in threads:
             thread.start()
         for thread in threads:

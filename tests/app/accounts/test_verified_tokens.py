@@ -14,6 +14,7 @@ from rest_framework_simplejwt.tokens import AccessToken
 from accounts import authentication
 from accounts.authentication import VerifiedTokens
 from accounts.models import User
+from accounts.tokens import SessionRefreshToken
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +52,7 @@ def test_a_token_is_verified_once_then_recognised(
 
 
 def test_a_known_token_is_refused_once_it_expires(api_client: APIClient, user: User) -> None:
-    short_lived = AccessToken.for_user(user)
+    short_lived = SessionRefreshToken.for_user(user).access_token
     short_lived.set_exp(lifetime=timedelta(seconds=2))
     token = str(short_lived)
     assert me(api_client, token).status_code == 200
@@ -89,7 +90,7 @@ def test_a_known_token_is_refused_after_a_password_change(
 def test_a_refused_token_is_not_kept(
     api_client: APIClient, user: User, empty_cache: VerifiedTokens, decodes: list[str]
 ) -> None:
-    payload = AccessToken.for_user(user).payload
+    payload = SessionRefreshToken.for_user(user).access_token.payload
     forged = jwt.encode(payload, "another key that is long enough for HS256", algorithm="HS256")
 
     assert [me(api_client, forged).status_code for _ in range(2)] == [401, 401]
@@ -109,7 +110,7 @@ def test_tampering_with_a_known_token_is_caught(api_client: APIClient, tokens: d
 
 
 def test_the_cache_keeps_at_most_its_size_the_newest(user: User, empty_cache: VerifiedTokens) -> None:
-    raw = [str(AccessToken.for_user(user)).encode() for _ in range(6)]
+    raw = [str(SessionRefreshToken.for_user(user).access_token).encode() for _ in range(6)]
     for token in raw:
         empty_cache.add(token, AccessToken(token))
 
