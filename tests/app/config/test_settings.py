@@ -87,6 +87,13 @@ def test_a_user_cache_beyond_its_bounds_is_refused(overrides: dict[str, str], me
     assert message in result.stderr
 
 
+def test_a_session_shorter_than_its_refresh_token_is_refused() -> None:
+    result = import_settings(JWT_SESSION_LIFETIME="3600", JWT_REFRESH_TOKEN_LIFETIME="86400")
+
+    assert result.returncode != 0
+    assert "JWT_SESSION_LIFETIME must be at least JWT_REFRESH_TOKEN_LIFETIME" in result.stderr
+
+
 def test_the_user_cache_is_off_by_default_and_takes_a_value_in_bounds() -> None:
     code = "import config.settings as s; print(s.JWT_USER_CACHE_SECONDS)"
 
