@@ -1,6 +1,11 @@
+from typing import TYPE_CHECKING
+
+from rest_framework.permissions import SAFE_METHODS
 from rest_framework.request import Request
 from rest_framework.throttling import SimpleRateThrottle
-from rest_framework.views import APIView
+
+if TYPE_CHECKING:  # DRF's views import this module through DEFAULT_THROTTLE_CLASSES
+    from rest_framework.views import APIView
 
 
 class AuthRateThrottle(SimpleRateThrottle):
@@ -8,5 +13,24 @@ class AuthRateThrottle(SimpleRateThrottle):
 
     scope = "auth"
 
-    def get_cache_key(self, request: Request, view: APIView) -> str:
+    def get_cache_key(self, request: Request, view: "APIView") -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
+
+
+class WriteRateThrottle(SimpleRateThrottle):
+    """Per signed-in user on every write (POST, PUT, PATCH, DELETE) of the API (rate:
+    WRITE_THROTTLE_RATE), so that one account cannot fill the database or probe at full speed.
+
+    Reads are never counted (no cache query on GET). Anonymous writes are the sign-in and
+    account endpoints, which AuthRateThrottle counts per address instead.
+    """
+
+    scope = "writes"
+
+    def allow_request(self, request: Request, view: "APIView") -> bool:
+        if request.method in SAFE_METHODS or not (request.user and request.user.is_authenticated):
+            return True
+        return super().allow_request(request, view)
+
+    def get_cache_key(self, request: Request, view: "APIView") -> str:
+        return self.cache_format % {"scope": self.scope, "ident": request.user.pk}

@@ -58,6 +58,70 @@ def test_the_throttle_counts_the_address_nginx_wrote_not_a_client_supplied_one(
 
 
 @pytest.mark.django_db
+def test_admin_login_attempts_are_throttled_per_address_with_retry_after(
+    api_client: APIClient, tight_throttle: None
+) -> None:
+    """Outside review, item 1: 100 wrong admin passwords from one client all got 200."""
+    User.objects.create_superuser(username="root", password="the right one")
+    wrong = {"username": "root", "password": "a guess"}
+
+    statuses = [api_client.post("/admin/login/", wrong).status_code for _ in range(4)]
+    other_address = api_client.post("/admin/login/", wrong, REMOTE_ADDR="198.51.100.7")
+    limited = api_client.post("/admin/login/", {"username": "root", "password": "the right one"})
+
+    assert statuses == [200, 200, 200, 429]  # 200: the form again, with its error
+    assert other_address.status_code == 200
+    assert limited.status_code == 429 and int(limited["Retry-After"]) > 0  # even the right password waits
+    assert api_client.get("/admin/login/").status_code == 200  # the page itself still shows
+
+
+@pytest.fixture
+def tight_write_throttle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three writes a minute per user, counting from zero."""
+    monkeypatch.setitem(SimpleRateThrottle.THROTTLE_RATES, "writes", "3/min")
+    cache.clear()
+
+
+@pytest.mark.django_db
+def test_writes_are_throttled_per_user_and_reads_are_not(auth_client: APIClient, tight_write_throttle: None) -> None:
+    """Outside review, items 4 and 10: profile probes and note floods at full API speed."""
+    writes = [auth_client.post("/api/notes/", {"title": f"n{i}"}, format="json").status_code for i in range(3)]
+    profile = auth_client.patch("/api/me/", {"first_name": "A"}, format="json")
+    reads = {auth_client.get("/api/notes/").status_code for _ in range(5)}
+
+    assert writes == [201, 201, 201]
+    assert profile.status_code == 429 and profile.json()["code"] == "throttled"
+    assert reads == {200}
+
+    bob = User.objects.create_user(username="bob", password="x")
+    other_user = APIClient()
+    other_user.force_authenticate(bob)
+    assert other_user.post("/api/notes/", {"title": "mine"}, format="json").status_code == 201
+
+
+@pytest.mark.django_db
+def test_the_sign_in_limit_holds_with_many_other_clients_active(
+    api_client: APIClient,
+    tight_throttle: None,
+    settings,  # type: ignore[no-untyped-def]
+) -> None:
+    """Outside review, item 6: a full cache culled a third of its keys, the attacker's count with
+    them (Django's default MAX_ENTRIES, 300: ~300 clients a minute). The limit must hold."""
+    from django.core.cache import caches
+
+    settings.CACHES = {**settings.CACHES, "default": {**settings.CACHES["default"], "OPTIONS": {"MAX_ENTRIES": 300}}}
+    for _ in range(3):
+        api_client.post("/api/token/", {"username": "x", "password": "y"}, format="json")
+    others = caches["default"]
+    for n in range(400):  # what 400 other clients' attempts write: a count each, live for a minute
+        others.set(f"throttle_auth_203.0.{n // 256}.{n % 256}", [0.0], 60)
+
+    response = api_client.post("/api/token/", {"username": "x", "password": "y"}, format="json")
+
+    assert response.status_code == 429
+
+
+@pytest.mark.django_db
 def test_me_is_not_throttled(auth_client: APIClient, tight_throttle: None) -> None:
     assert {auth_client.get("/api/me/").status_code for _ in range(5)} == {200}
 
