@@ -295,6 +295,9 @@ SIMPLE_JWT = {
 # OPENAPI
 # ------------------------------------------------------------------------------
 # https://drf-spectacular.readthedocs.io/en/latest/settings.html
+# The schema (/api/schema/) and its Swagger UI (/api/docs/) for anyone (1, default), or a 404 (0):
+# the schema lists every endpoint and field, which some operators prefer not to publish.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", default=True)
 SPECTACULAR_SETTINGS = {
     "TITLE": "djstack API",
     "DESCRIPTION": "JWT-authenticated REST API. Obtain a token pair at /api/token/, then send "

@@ -17,7 +17,7 @@ class AdminLoginThrottle(SimpleRateThrottle):
 
     scope = "auth"
 
-    def get_cache_key(self, request: HttpRequest, view: object) -> str:  # type: ignore[override]
+    def get_cache_key(self, request: HttpRequest, view: object) -> str:
         return self.cache_format % {"scope": "admin_login", "ident": self.get_ident(request)}  # type: ignore[arg-type]
 
 

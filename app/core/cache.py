@@ -18,7 +18,7 @@ class ExpiredOnlyCullingDatabaseCache(DatabaseCache):
 
     def _cull(self, db: str, cursor: Any, now: Any, num: int) -> None:
         connection = connections[db]
-        table = connection.ops.quote_name(self._table)
+        table = connection.ops.quote_name(self._table)  # type: ignore[attr-defined]  # set by BaseDatabaseCache
         cursor.execute(
             f"DELETE FROM {table} WHERE {connection.ops.quote_name('expires')} < %s",  # noqa: S608  (own names only)
             [connection.ops.adapt_datetimefield_value(now)],

@@ -52,14 +52,15 @@ class ApiJsonErrorsMiddleware:
 class RequestIdMiddleware:
     """Tag the request's logs with its id (Nginx's X-Request-ID, or a new one) and return it."""
 
-    VALID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+    # fullmatch: "$" also matches before a trailing newline, which let "id\n" through.
+    VALID = re.compile(r"[A-Za-z0-9-]{8,64}")
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-        token = request_id.set(incoming if self.VALID.match(incoming) else uuid.uuid4().hex)
+        token = request_id.set(incoming if self.VALID.fullmatch(incoming) else uuid.uuid4().hex)
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id.get()

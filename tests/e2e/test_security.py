@@ -70,6 +70,26 @@ def test_a_spoofed_forwarded_proto_over_plain_http_is_still_redirected(http_url:
     assert reply.status == 308
 
 
+@pytest.mark.parametrize(
+    "header",
+    [
+        {"X-Forwarded-Ssl": "off"},
+        {"X-Forwarded-Protocol": "http"},
+        {"Forwarded": "for=198.51.100.1;proto=http"},
+        {"X-Real-IP": "198.51.100.1"},
+        {"X-Forwarded-Host": "evil.example.com"},
+    ],
+    ids=lambda header: next(iter(header)),
+)
+def test_client_sent_forwarding_headers_never_reach_gunicorn(base_url: str, header: dict[str, str]) -> None:
+    """Outside review, item 13. Gunicorn trusts X-Forwarded-Ssl and X-Forwarded-Protocol as well as
+    the X-Forwarded-Proto Nginx writes: passed through, a conflicting one made it refuse the
+    request (400, ambiguous scheme headers), and an agreeing one could decide the scheme."""
+    reply = smoke.request(base_url, "GET", "/api/health/", headers=header)
+
+    assert reply.status == 200, reply.body
+
+
 def test_nginx_overwrites_forwarded_proto(base_url: str) -> None:
     """A client claiming plain HTTP over HTTPS would loop through Django's redirect if passed through."""
     assert smoke.request(base_url, "GET", "/api/health/", headers={"X-Forwarded-Proto": "http"}).status == 200

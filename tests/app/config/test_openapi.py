@@ -71,3 +71,35 @@ def test_swagger_ui_has_no_inline_script_so_a_strict_csp_allows_it(api_client: A
 
     assert not re.search(r"<script>", page)
     assert script and api_client.get(script.group(1).replace("&amp;", "&")).status_code == 200
+
+
+@pytest.mark.django_db
+def test_the_served_schema_is_built_once_and_served_again_unchanged(api_client: APIClient) -> None:
+    """Outside review, item 9: built on every request (~42 ms each), anonymous and unthrottled."""
+    from unittest import mock
+
+    from core.views import CachedSchemaView
+
+    CachedSchemaView.rendered.clear()
+    with mock.patch.object(
+        CachedSchemaView, "_get_schema_response", autospec=True, side_effect=CachedSchemaView._get_schema_response
+    ) as build:
+        first = api_client.get("/api/schema/")
+        again = [api_client.get("/api/schema/") for _ in range(5)]
+        as_json = api_client.get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+
+    assert build.call_count == 2  # once per format: YAML, then JSON
+    assert first.status_code == 200 and all(r.content == first.content for r in again)
+    assert first["Content-Type"] == again[0]["Content-Type"] and "openapi" in first["Content-Type"]
+    assert yaml.safe_load(first.content)["paths"] == as_json.json()["paths"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("path", ["/api/schema/", "/api/docs/"])
+def test_the_schema_and_docs_can_be_withdrawn(api_client: APIClient, settings, path: str) -> None:  # type: ignore[no-untyped-def]
+    settings.API_DOCS_PUBLIC = False
+
+    response = api_client.get(path)
+
+    assert response.status_code == 404
+    assert response.json()["code"] == "not_found"

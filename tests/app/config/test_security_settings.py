@@ -146,6 +146,15 @@ def test_the_request_id_from_nginx_is_returned_and_a_bad_one_replaced(api_client
     assert replaced["X-Request-ID"].isalnum() and len(replaced["X-Request-ID"]) == 32
 
 
+@pytest.mark.django_db
+def test_a_request_id_with_a_trailing_newline_is_replaced(api_client: APIClient) -> None:
+    """Outside review, item 13: the check matched with "$", which allows one trailing newline."""
+    response = api_client.get("/api/health/", HTTP_X_REQUEST_ID="0123456789abcdef\n")
+
+    assert response["X-Request-ID"] != "0123456789abcdef\n"
+    assert response["X-Request-ID"].isalnum() and len(response["X-Request-ID"]) == 32
+
+
 def test_log_lines_are_json_with_the_request_id() -> None:
     record = logging.LogRecord("accounts.security", logging.WARNING, __file__, 1, 'login "failed"', None, None)
     RequestIdFilter().filter(record)
