@@ -35,6 +35,7 @@ CERT_DIR := certs
 UP_FILES ?=
 
 up: $(ENV_FILE) ## Build and start the stack, wait until every service is healthy, print the URL
+	@$(PYTHON) scripts/init_env.py $(ENV_FILE)
 	@$(PYTHON) scripts/check_owner.py "$$($(COMPOSE) config --format json | $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)["name"])')"
 	@$(PYTHON) scripts/check_port.py $(ENV_FILE) "$$($(COMPOSE) ps -q --status running nginx 2>/dev/null || true)"
 	@now() { date +%s.%N; }; started=$$(now); \
@@ -165,7 +166,7 @@ createsuperuser: ## Create an admin user (interactive)
 # Settings refuse to load without secrets; the linters that import them get throwaway values.
 LINT_ENV := SECRET_KEY=lint-only-not-a-secret JWT_SIGNING_KEY=lint-only-not-a-secret-lint-only-not-a-secret \
 	DATABASE_URL=postgres://lint@localhost/lint
-SHELL_SCRIPTS := .ci/run db/create-app-role.sh nginx/entrypoint.d/40-server-names.sh nginx/entrypoint.d/41-admin-access.sh
+SHELL_SCRIPTS := .ci/run db/setup-roles.sh nginx/entrypoint.d/40-server-names.sh nginx/entrypoint.d/41-admin-access.sh
 
 lint: lint-python lint-types lint-docker lint-shell lint-compose lint-workflows lint-migrations lint-nginx ## Run every check CI runs (each step says what failed)
 	@$(MAKE) lint-cleanup

@@ -4,9 +4,12 @@ import http.cookiejar
 import json
 import re
 import secrets
+import subprocess
 import urllib.error
 import urllib.parse
 import urllib.request
+
+import pytest
 
 import smoke
 from stack import Compose
@@ -18,6 +21,30 @@ def test_nginx_is_the_only_service_with_a_published_port(compose: Compose) -> No
     published = {s["Service"] for s in services for p in s.get("Publishers") or [] if p.get("PublishedPort")}
 
     assert published == {"nginx"}
+
+
+def networks_of(compose: Compose, service: str) -> dict[str, bool]:
+    """The networks of the service's container, each with whether it is internal (docker inspect)."""
+    cid = compose("ps", "-q", service).stdout.strip()
+    inspect = subprocess.run(["docker", "inspect", cid], capture_output=True, text=True, check=True)
+    names = json.loads(inspect.stdout)[0]["NetworkSettings"]["Networks"]
+    details = subprocess.run(["docker", "network", "inspect", *names], capture_output=True, text=True, check=True)
+    return {n["Name"]: n["Internal"] for n in json.loads(details.stdout)}
+
+
+@pytest.mark.parametrize("service", ["web", "scheduler", "db"])
+def test_the_app_tier_and_the_database_have_no_route_out(compose: Compose, service: str) -> None:
+    """Outside review, item 11: web sat on an ordinary bridge, with a route to the internet and
+    to the cloud metadata address. Read from Docker's own records, not by sending traffic out."""
+    networks = networks_of(compose, service)
+
+    assert networks and all(networks.values()), f"{service} is on a network with a route out: {networks}"
+
+
+def test_only_nginx_is_on_a_network_with_a_route_out(compose: Compose) -> None:
+    networks = networks_of(compose, "nginx")
+
+    assert sorted(networks.values()) == [False, True]  # edge for its published ports, front (internal) to web
 
 
 def test_nginx_cannot_reach_the_database_network(compose: Compose) -> None:

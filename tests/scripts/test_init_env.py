@@ -8,7 +8,7 @@ from pathlib import Path
 
 from paths import ROOT
 
-SECRETS = ("SECRET_KEY", "JWT_SIGNING_KEY", "POSTGRES_PASSWORD", "DATABASE_PASSWORD")
+SECRETS = ("SECRET_KEY", "JWT_SIGNING_KEY", "POSTGRES_PASSWORD", "DATABASE_PASSWORD", "DATABASE_OWNER_PASSWORD")
 
 
 def init_env(path: Path, *sets: str) -> subprocess.CompletedProcess[str]:
@@ -46,12 +46,29 @@ def test_two_env_files_never_share_a_secret(tmp_path: Path) -> None:
 
 def test_an_existing_env_file_is_never_overwritten(tmp_path: Path) -> None:
     env = tmp_path / ".env"
-    env.write_text("SECRET_KEY=mine\n")
+    complete = "".join(f"{name}=mine\n" for name in SECRETS[:-1]) + "DATABASE_OWNER_PASSWORD_FILE=/run/secrets/x\n"
+    env.write_text(complete)
 
     result = init_env(env)
 
-    assert env.read_text() == "SECRET_KEY=mine\n"
-    assert "kept" in result.stdout
+    assert env.read_text() == complete  # a secret given as a file counts as given
+    assert result.stdout == ""
+
+
+def test_an_older_env_file_keeps_its_values_and_gets_the_secrets_it_lacks(tmp_path: Path) -> None:
+    env = tmp_path / ".env"
+    env.write_text("SECRET_KEY=mine\nDATABASE_PASSWORD=\n")
+
+    result = init_env(env)
+
+    got = values(env)
+    assert env.read_text().startswith("SECRET_KEY=mine\nDATABASE_PASSWORD=\n")  # kept, even the empty one
+    assert {name for name in SECRETS if len(got.get(name, "")) >= 48} == {
+        "JWT_SIGNING_KEY",
+        "POSTGRES_PASSWORD",
+        "DATABASE_OWNER_PASSWORD",
+    }
+    assert "JWT_SIGNING_KEY" in result.stdout and "DATABASE_OWNER_PASSWORD" in result.stdout
 
 
 def test_overrides_replace_a_value_or_are_appended(tmp_path: Path) -> None:
@@ -64,9 +81,9 @@ def test_overrides_replace_a_value_or_are_appended(tmp_path: Path) -> None:
 
 def test_every_compose_variable_is_documented_in_env_example_and_vice_versa() -> None:
     compose = (ROOT / "docker-compose.yml").read_text()
-    # ${VAR} interpolations, and the variables x-app-env passes through by name (`- VAR`).
+    # ${VAR} interpolations, and the variables passed through by name (`VAR:` with no value).
     used = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", compose)) | set(
-        re.findall(r"^\s+- ([A-Z][A-Z0-9_]*)\b", compose, re.M)
+        re.findall(r"^\s+([A-Z][A-Z0-9_]*):\s*$", compose, re.M)
     )
     documented = set(re.findall(r"^#?([A-Z][A-Z0-9_]*)=", (ROOT / ".env.example").read_text(), re.M))
 

@@ -40,7 +40,7 @@ def break_compose(repo: Path) -> None:
 
 
 def break_shell(repo: Path) -> None:
-    path = repo / "db/create-app-role.sh"
+    path = repo / "db/setup-roles.sh"
     path.write_text(path.read_text() + "\nfor f in $(ls /tmp); do echo $f; done\n")  # SC2045, SC2086
 
 
