@@ -40,11 +40,14 @@ up: $(ENV_FILE) ## Build and start the stack, wait until every service is health
 	@$(PYTHON) scripts/check_port.py $(ENV_FILE) "$$($(COMPOSE) ps -q --status running nginx 2>/dev/null || true)"
 	@now() { date +%s.%N; }; started=$$(now); \
 	$(COMPOSE) $(UP_FILES) build --quiet; built=$$(now); \
+	renewed=; if [ -z "$$(sed -n 's/^TLS_CERT_FILE=//p' $(ENV_FILE))" ] && $(PYTHON) scripts/cert_due.py $(CERT_DIR)/local.crt; then \
+		rm -f $(CERT_DIR)/local.crt $(CERT_DIR)/local.key; renewed=1; fi; \
 	$(MAKE) $(CERT_DIR)/local.crt; \
 	if ! $(COMPOSE) $(UP_FILES) up --detach --no-build --remove-orphans --wait --wait-timeout 300; then \
 		echo; echo "error: the stack did not become healthy. Status and recent logs:" >&2; \
 		$(COMPOSE) ps --all >&2; $(COMPOSE) logs --no-color --tail 25 >&2; exit 1; \
 	fi; \
+	if [ -n "$$renewed" ]; then $(COMPOSE) exec -T nginx nginx -s reload 2>/dev/null || true; fi; \
 	$(PYTHON) scripts/up_times.py $(ENV_FILE) "$$started" "$$built" "$$(now)"
 	@echo "The stack is up: https://$$($(COMPOSE) port nginx 443 | sed 's/^0\.0\.0\.0:/127.0.0.1:/')/api/health/"
 
@@ -64,12 +67,12 @@ $(CERT_DIR)/local.crt:
 	docker image inspect "$$image" >/dev/null 2>&1 || $(CERT_COMPOSE) build --quiet web; \
 	docker run --rm --user "$$(id -u):$$(id -g)" --volume "$(CURDIR)/$(CERT_DIR):/certs" --entrypoint openssl "$$image" \
 		req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-		-days 825 -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+		-days 365 -subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
 		-keyout /certs/local.key -out /certs/local.crt
 	@# Readable inside the container by Nginx's master (root without DAC_OVERRIDE); the 0700
 	@# folder keeps other users of this machine out.
 	@chmod 644 $(CERT_DIR)/local.key
-	@echo "$(CERT_DIR)/local.crt created: a self-signed certificate for localhost and 127.0.0.1 (825 days)."
+	@echo "$(CERT_DIR)/local.crt created: a self-signed certificate for localhost and 127.0.0.1 (365 days; make up renews it 30 days before it expires)."
 
 # With the rigs, so it also removes what an interrupted `make bench` or test run left (baselines,
 # wrk's container).
@@ -227,10 +230,10 @@ format: $(VENV)/.installed ## Fix what can be fixed: ruff's lint fixes and forma
 lock: ## Re-resolve requirements*.in into the hash-pinned locks (in the Python image, with pip-tools)
 	@docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src \
 		$${PYTHON_IMAGE:-python:3.13-slim} sh -c 'python -m venv /tmp/v && /tmp/v/bin/pip install -q pip-tools \
-		&& for f in requirements requirements-dev; do /tmp/v/bin/pip-compile --quiet --generate-hashes \
+		&& for f in requirements requirements-dev requirements-tlsscan; do /tmp/v/bin/pip-compile --quiet --generate-hashes \
 		--allow-unsafe --strip-extras --no-header --no-emit-index-url --no-emit-find-links --upgrade \
 		-o $$f.txt $$f.in; done'
-	@echo "requirements.txt and requirements-dev.txt updated; review the diff, then make test."
+	@echo "requirements.txt, requirements-dev.txt and requirements-tlsscan.txt updated; review the diff, then make test."
 
 outdated: $(VENV)/.installed ## List locked packages that have newer releases
 	@$(VENV)/bin/pip list --outdated --disable-pip-version-check
