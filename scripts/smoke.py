@@ -147,9 +147,17 @@ def run_checks(base_url: str, username: str, password: str, say: Callable[[str],
         200,
         lambda d: d["username"] == username,
     )
-    ok("token: a spent refresh token is refused", post("/api/token/refresh/", {"refresh": refresh}), 401)
     ok("token: logout", post("/api/token/blacklist/", {"refresh": renewed["refresh"]}), 200)
     ok("token: refresh after logout is refused", post("/api/token/refresh/", {"refresh": renewed["refresh"]}), 401)
+    # A second session: reusing its spent refresh token ends it, the newer token with it.
+    second = ok("token: a second session", post("/api/token/", {"username": username, "password": password}), 200)
+    newer = ok("token: a second session refreshes", post("/api/token/refresh/", {"refresh": second["refresh"]}), 200)
+    ok("token: a spent refresh token is refused", post("/api/token/refresh/", {"refresh": second["refresh"]}), 401)
+    ok(
+        "token: reuse ended that session",
+        post("/api/token/refresh/", {"refresh": newer["refresh"]}),
+        401,
+    )
     ok("token: verify a valid token", post("/api/token/verify/", {"token": access}), 200)
     ok("token: verify a tampered token", post("/api/token/verify/", {"token": tamper(access)}), 401)
     ok("token: wrong password", post("/api/token/", {"username": username, "password": password + "x"}), 401)

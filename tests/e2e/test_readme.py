@@ -27,4 +27,4 @@ def test_the_readme_auth_flow_runs_as_written(base_url: str) -> None:
     output = result.stdout.replace(" ", "")  # curl prints the JSON replies back to back
     assert output.count(f'"username":"{name}"') == 2  # registered, then /api/me/
     assert '"title":"firstnote"' in output  # the note was created
-    assert output.endswith("401\n{}")  # the spent refresh token is refused, then logout
+    assert output.endswith("{}401\n")  # logout, then the spent refresh token is refused

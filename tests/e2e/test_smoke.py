@@ -8,7 +8,7 @@ def test_every_smoke_check_passes_through_nginx(base_url: str, e2e_user: tuple[s
 
     smoke.run_checks(base_url, *e2e_user, say=passed.append)
 
-    assert len(passed) == 14
+    assert len(passed) == 17
 
 
 def test_the_health_endpoint_is_json_through_nginx(base_url: str) -> None:
