@@ -1,4 +1,7 @@
-"""Container healthcheck: exit 0 when /api/health/ answers 200 (the app and its database are up).
+"""Container healthcheck: exit 0 when /api/health/live/ answers 200 (the app answers requests).
+
+Liveness only: the database is not asked (core.views.LiveView says why), so a database restart
+never marks web unhealthy, and an orchestrator that kills unhealthy containers leaves it alone.
 
 Stdlib only and no Django import, so it costs milliseconds every few seconds. It sends a Host
 that ALLOWED_HOSTS accepts, since Django rejects a request to 127.0.0.1 otherwise.
@@ -19,7 +22,7 @@ def allowed_host() -> str:
 
 
 def main() -> int:
-    url = f"http://127.0.0.1:{os.getenv('PORT', '8000')}/api/health/"
+    url = f"http://127.0.0.1:{os.getenv('PORT', '8000')}/api/health/live/"
     request = urllib.request.Request(url, headers={"Host": allowed_host()})
     try:
         with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310  (a fixed http URL)

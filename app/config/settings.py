@@ -137,7 +137,7 @@ if os.environ.get("DATABASE_PASSWORD", "").strip() or os.environ.get("DATABASE_P
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = True
 # The container healthcheck talks plain HTTP to Gunicorn directly.
-SECURE_REDIRECT_EXEMPT = [r"^api/health/$"]
+SECURE_REDIRECT_EXEMPT = [r"^api/health/$", r"^api/health/live/$"]
 SECURE_HSTS_SECONDS = env_int("HSTS_MAX_AGE", 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 # Preloading is a commitment an operator makes for a whole domain (hstspreload.org), so it is

@@ -18,8 +18,29 @@ HEALTH_SCHEMA = inline_serializer(
 )
 
 
+LIVE_SCHEMA = inline_serializer("Liveness", fields={"status": serializers.CharField()})
+
+
+class LiveView(APIView):
+    """GET /api/health/live/: 200 while the process answers requests; never touches the database.
+
+    For the container healthcheck and any orchestrator that restarts what is unhealthy: a
+    database outage is not fixed by restarting web, and a check that queried the database would
+    have every web replica killed during a short database restart. /api/health/ is the readiness
+    check (the database too), for load balancers and monitoring.
+    """
+
+    authentication_classes = []
+    permission_classes = [AllowAny]
+    throttle_classes = []
+
+    @extend_schema(responses={(200, "application/json"): LIVE_SCHEMA})
+    def get(self, request: Request) -> Response:
+        return Response({"status": "ok"})
+
+
 class HealthView(APIView):
-    """GET /api/health/: 200 when the app and its database answer, 503 otherwise."""
+    """GET /api/health/: readiness: 200 when the app and its database answer, 503 otherwise."""
 
     authentication_classes = []
     permission_classes = [AllowAny]

@@ -163,3 +163,38 @@ def test_web_carries_on_after_the_database_restarts(
     statuses = [smoke.request(base_url, "GET", "/api/me/", headers=bearer).status for _ in range(12)]
 
     assert statuses == [200] * 12
+
+
+def engine_time(stamp: str) -> tuple[str, int]:
+    """An RFC 3339 time from the engine (nanoseconds, trailing zeros trimmed), as a sortable pair."""
+    seconds, _, fraction = stamp.rstrip("Z").partition(".")
+    return seconds, int((fraction + "000000000")[:9])
+
+
+def test_a_database_outage_leaves_web_healthy_and_only_readiness_fails(base_url: str, compose: Compose) -> None:
+    """Web's container healthcheck is liveness: it does not ask the database, so an orchestrator that
+    kills unhealthy containers leaves every web replica alone during a database restart. Counted
+    from the health checks Docker ran after the stop (by their own start times), not by waiting."""
+    web = container_id(compose, "web")
+    stopped_at = engine_time(
+        subprocess.run(["docker", "info", "--format", "{{.SystemTime}}"], capture_output=True, text=True).stdout.strip()
+    )
+    compose("stop", "db")
+    try:
+        deadline, after_stop = time.monotonic() + 60, []
+        while time.monotonic() < deadline and len(after_stop) < 3:
+            time.sleep(1)
+            inspected = json.loads(subprocess.run(["docker", "inspect", web], capture_output=True, text=True).stdout)[0]
+            state = inspected["State"]
+            after_stop = [c for c in state["Health"]["Log"] if engine_time(c["Start"]) > stopped_at]
+        readiness = smoke.request(base_url, "GET", "/api/health/")
+        liveness = smoke.request(base_url, "GET", "/api/health/live/")
+    finally:
+        compose("up", "--detach", "--wait", "db")
+
+    assert len(after_stop) >= 3, "Docker ran fewer than 3 health checks in 60 s"
+    assert [c["ExitCode"] for c in after_stop] == [0] * len(after_stop), after_stop
+    assert state["Health"]["Status"] == "healthy" and inspected["RestartCount"] == 0
+    assert (readiness.status, readiness.json()["database"]) == (503, "unavailable")
+    assert liveness.status == 200
+    assert smoke.request(base_url, "GET", "/api/health/").status == 200  # ready again once db is back

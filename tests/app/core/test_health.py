@@ -27,3 +27,15 @@ def test_health_needs_no_token_and_ignores_a_bad_one(api_client: APIClient) -> N
     api_client.credentials(HTTP_AUTHORIZATION="Bearer garbage")
 
     assert api_client.get("/api/health/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_liveness_answers_without_touching_the_database(api_client: APIClient, django_assert_num_queries) -> None:  # type: ignore[no-untyped-def]
+    with (
+        mock.patch("django.db.backends.base.base.BaseDatabaseWrapper.cursor", side_effect=OperationalError("down")),
+        django_assert_num_queries(0),
+    ):
+        response = api_client.get("/api/health/live/", HTTP_AUTHORIZATION="Bearer garbage")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
