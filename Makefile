@@ -18,6 +18,7 @@ SMOKE_USER ?= smoke
 # `make test` brings up its own stack under this name, beside any stack you run.
 TEST_PROJECT ?= $(shell basename "$(CURDIR)" | tr -cd 'a-z0-9_-')-test
 
+.PHONY: backup backups backup-verify restore restore-undo restore-drop backup-dir
 .PHONY: help up dev startapp pytest down clean certs migrate makemigrations collectstatic smoke test bench logs ps shell createsuperuser \
 	lint lint-cleanup lint-python lint-types lint-docker lint-shell lint-compose lint-migrations lint-nginx lint-workflows \
 	format lock outdated audit
@@ -38,6 +39,7 @@ up: $(ENV_FILE) ## Build and start the stack, wait until every service is health
 	@$(PYTHON) scripts/init_env.py $(ENV_FILE)
 	@$(PYTHON) scripts/check_owner.py "$$($(COMPOSE) config --format json | $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)["name"])')"
 	@$(PYTHON) scripts/check_port.py $(ENV_FILE) "$$($(COMPOSE) ps -q --status running nginx 2>/dev/null || true)"
+	@$(MAKE) backup-dir
 	@now() { date +%s.%N; }; started=$$(now); \
 	$(COMPOSE) $(UP_FILES) build --quiet; built=$$(now); \
 	renewed=; if [ -z "$$(sed -n 's/^TLS_CERT_FILE=//p' $(ENV_FILE))" ] && $(PYTHON) scripts/cert_due.py $(CERT_DIR)/local.crt; then \
@@ -123,7 +125,7 @@ test: $(VENV)/.installed ## Run every test: in-process tests against PostgreSQL,
 	port=$$($(PYTHON) -c "$$free_port"); tls_port=$$($(PYTHON) -c "$$free_port"); \
 	$(PYTHON) scripts/init_env.py --set COMPOSE_PROJECT_NAME=$(TEST_PROJECT) \
 		--set HTTP_PORT=$$port --set HTTPS_PORT=$$tls_port \
-		--set AUTH_THROTTLE_RATE=100000/min $$env >/dev/null; \
+		--set AUTH_THROTTLE_RATE=100000/min --set BACKUP_DIR=$$tmp/backups --set BACKUP_START_DELAY=86400 $$env >/dev/null; \
 	trap 'docker compose --env-file '"$$env"' $(ALL_RIGS) down --volumes --remove-orphans >/dev/null 2>&1; rm -rf '"$$tmp" EXIT; \
 	echo "== starting a test stack on 127.0.0.1:$$port (HTTP) and :$$tls_port (HTTPS)"; \
 	$(MAKE) up ENV_FILE=$$env; \
@@ -133,6 +135,67 @@ test: $(VENV)/.installed ## Run every test: in-process tests against PostgreSQL,
 	$(MAKE) smoke ENV_FILE=$$env; \
 	echo "== end-to-end tests through Nginx"; \
 	E2E_ENV_FILE=$$env $(VENV)/bin/pytest tests/e2e tests/scripts tests/bench tests/repo
+
+# ---- Backups (db/backup.sh; docs/operations.md) ---------------------------------------------
+# BACKUP_DIR as Compose sees it: the environment's, else the env file's, else ./backups.
+BACKUP_DIR_NOW = $${BACKUP_DIR:-$$(sed -n 's/^BACKUP_DIR=//p' $(ENV_FILE) 2>/dev/null | tail -n 1)}
+# Created here, as you and private (a dump holds every password hash), before a bind mount would
+# create it as root.
+backup-dir:
+	@dir=$(BACKUP_DIR_NOW); dir=$${dir:-./backups}; \
+	if [ ! -d "$$dir" ]; then mkdir -p "$$dir" && chmod 700 "$$dir"; fi
+
+backup: $(ENV_FILE) backup-dir ## Take a backup now, verify it in a scratch cluster, keep it (backups/), apply the retention
+	@$(COMPOSE) run --rm --no-deps -T backup backup
+
+backups: $(ENV_FILE) backup-dir ## List the backups, the newest one's age, and the databases a restore kept
+	@$(COMPOSE) run --rm --no-deps -T restore status
+	@$(COMPOSE) run --rm --no-deps -T restore list
+
+# The file's own folder is mounted read-only, so a backup fetched from elsewhere restores as well.
+RESTORE_RUN = dir=$$(cd "$$(dirname "$(BACKUP)")" && pwd); file=/restore/$$(basename "$(BACKUP)"); \
+	run() { $(COMPOSE) run --rm --no-deps -T --volume "$$dir:/restore:ro" restore "$$@"; }
+
+backup-verify: $(ENV_FILE) ## Check a backup again (checksum, manifest, scratch restore): make backup-verify BACKUP=backups/<file>.dump
+	@test -n "$(BACKUP)" || { echo "usage: make backup-verify BACKUP=backups/app-<stamp>.dump" >&2; exit 2; }
+	@test -f "$(BACKUP)" || { echo "error: $(BACKUP): no such file" >&2; exit 1; }
+	@$(RESTORE_RUN); $(COMPOSE) run --rm --no-deps -T --volume "$$dir:/restore:ro" backup verify "$$file"
+
+# Checked, restored into a new database and verified while the app keeps serving; only the swap
+# (a rename, seconds) happens with the app stopped. The previous database is kept, named in the output.
+restore: $(ENV_FILE) ## Restore a backup: make restore BACKUP=backups/<file>.dump [CONFIRM=yes]
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=backups/app-<stamp>.dump [CONFIRM=yes]" >&2; exit 2; }
+	@test -f "$(BACKUP)" || { echo "error: $(BACKUP): no such file" >&2; exit 1; }
+	@$(RESTORE_RUN); stamp=$$(date -u +%Y%m%dT%H%M%SZ); \
+	run restore-check "$$file"; \
+	$(call confirm,Replace the live database with this backup? The current one is kept.); \
+	run restore-prepare "$$file" "$$stamp"; \
+	$(call swapped_in,restore-swap "$$stamp")
+	@echo "Restored $(BACKUP). Undo it with the command above; make backups lists what is kept."
+
+restore-undo: $(ENV_FILE) ## Bring back the database a restore kept: make restore-undo PREVIOUS=app_previous_<stamp> [CONFIRM=yes]
+	@test -n "$(PREVIOUS)" || { echo "usage: make restore-undo PREVIOUS=app_previous_<stamp> (make backups lists them)" >&2; exit 2; }
+	@run() { $(COMPOSE) run --rm --no-deps -T restore "$$@"; }; stamp=$$(date -u +%Y%m%dT%H%M%SZ); \
+	$(call confirm,Make $(PREVIOUS) the live database again? The current one is kept.); \
+	$(call swapped_in,undo "$(PREVIOUS)" "$$stamp")
+
+restore-drop: $(ENV_FILE) ## Delete a database a restore kept, for good: make restore-drop DATABASE=app_previous_<stamp>
+	@test -n "$(DATABASE)" || { echo "usage: make restore-drop DATABASE=app_previous_<stamp> (make backups lists them)" >&2; exit 2; }
+	@$(call confirm,Delete database $(DATABASE) for good?); \
+	$(COMPOSE) run --rm --no-deps -T restore drop "$(DATABASE)"
+
+# Asks unless CONFIRM=yes; without a terminal to ask on, refuses.
+confirm = if [ "$(CONFIRM)" != yes ]; then \
+	  if [ -t 0 ]; then read -r -p "$(1) Type yes: " answer; [ "$$answer" = yes ] || { echo "Cancelled; nothing was changed." >&2; exit 1; }; \
+	  else echo "error: not confirmed: run it in a terminal, or add CONFIRM=yes" >&2; exit 1; fi; fi
+
+# Stop what connects to the database, run the swap, start everything again (db-roles grants the
+# runtime role its rows, migrate applies what the backup lacks), even when the swap fails.
+swapped_in = $(COMPOSE) stop web scheduler backup; \
+	trap '$(COMPOSE) up --detach --no-build --wait --wait-timeout 300 >/dev/null 2>&1 || echo "error: the stack did not come back up; make up" >&2' EXIT; \
+	run $(1); \
+	echo "Starting the app again..."; \
+	$(COMPOSE) up --detach --no-build --wait --wait-timeout 300 2>/dev/null; trap - EXIT
 
 # The fast inner loop: the in-process tests, or some of them, against the running stack's
 # PostgreSQL (pytest-django makes and drops a test database of its own), with app/ and tests/
@@ -169,7 +232,7 @@ createsuperuser: ## Create an admin user (interactive)
 # Settings refuse to load without secrets; the linters that import them get throwaway values.
 LINT_ENV := SECRET_KEY=lint-only-not-a-secret JWT_SIGNING_KEY=lint-only-not-a-secret-lint-only-not-a-secret \
 	DATABASE_URL=postgres://lint@localhost/lint
-SHELL_SCRIPTS := .ci/run db/setup-roles.sh nginx/entrypoint.d/40-server-names.sh nginx/entrypoint.d/41-admin-access.sh
+SHELL_SCRIPTS := .ci/run db/setup-roles.sh db/backup.sh nginx/entrypoint.d/40-server-names.sh nginx/entrypoint.d/41-admin-access.sh
 
 lint: lint-python lint-types lint-docker lint-shell lint-compose lint-workflows lint-migrations lint-nginx ## Run every check CI runs (each step says what failed)
 	@$(MAKE) lint-cleanup

@@ -6,7 +6,7 @@ import subprocess
 
 from paths import ROOT
 
-PRODUCTION_SERVICES = {"db", "db-roles", "migrate", "web", "scheduler", "nginx"}
+PRODUCTION_SERVICES = {"db", "db-roles", "migrate", "web", "scheduler", "backup", "nginx"}
 
 
 def compose_config(*files: str) -> dict:
