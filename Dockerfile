@@ -34,6 +34,9 @@ RUN SECRET_KEY=collectstatic-only JWT_SIGNING_KEY=collectstatic-only-collectstat
     DATABASE_URL=postgres://build@localhost/build \
     python manage.py collectstatic --noinput --verbosity 0 \
  && python -m compileall -q /app /opt/venv
+# Last, so a new version rebuilds only this layer (make passes scripts/version.py's answer).
+ARG APP_VERSION=unknown
+ENV APP_VERSION=${APP_VERSION}
 USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=6s --start-period=30s --retries=3 CMD ["python", "/app/config/healthcheck.py"]

@@ -16,9 +16,10 @@ VENV     := .venv
 # The user `make smoke` signs in as; created (or its password reset) on each run.
 SMOKE_USER ?= smoke
 # `make test` brings up its own stack under this name, beside any stack you run.
+comma := ,
 TEST_PROJECT ?= $(shell basename "$(CURDIR)" | tr -cd 'a-z0-9_-')-test
 
-.PHONY: backup backups backup-verify restore restore-undo restore-drop backup-dir
+.PHONY: deploy test-faults backup backups backup-verify restore restore-undo restore-drop backup-dir
 .PHONY: help up dev startapp pytest down clean certs migrate makemigrations collectstatic smoke test bench logs ps shell createsuperuser \
 	lint lint-cleanup lint-python lint-types lint-docker lint-shell lint-compose lint-migrations lint-nginx lint-workflows \
 	format lock outdated audit
@@ -28,6 +29,13 @@ help: ## List the targets
 
 $(ENV_FILE):
 	@$(PYTHON) scripts/init_env.py $(ENV_FILE)
+
+# The version the web image is built as (the git revision, plus a hash of uncommitted changes):
+# computed once per make run, exported so every compose build sees the same one.
+ifndef APP_VERSION
+APP_VERSION := $(shell $(PYTHON) scripts/version.py 2>/dev/null || echo unknown)
+endif
+export APP_VERSION
 
 # Where `make certs` writes the self-signed pair (the defaults of TLS_CERT_FILE / TLS_KEY_FILE).
 CERT_DIR := certs
@@ -119,7 +127,9 @@ smoke: ## Check the running stack from outside, through Nginx (health, tokens, /
 # stack you are running is never touched, and removes it, volumes included, when it ends.
 # Its sign-ins all come from one address, so Django's per-address throttle (tested in process)
 # is lifted there; Nginx's rate limit stays as shipped and is tested end to end.
-test: $(VENV)/.installed ## Run every test: in-process tests against PostgreSQL, then end to end through Nginx
+# A throwaway stack of its own (project TEST_PROJECT, free loopback ports, its own env file $$env),
+# for $(1); removed with its volumes when $(1) ends, also on failure.
+define with_test_stack
 	@tmp=$$(mktemp -d); env="$$tmp/test.env"; \
 	free_port='import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; \
 	port=$$($(PYTHON) -c "$$free_port"); tls_port=$$($(PYTHON) -c "$$free_port"); \
@@ -129,12 +139,28 @@ test: $(VENV)/.installed ## Run every test: in-process tests against PostgreSQL,
 	trap 'docker compose --env-file '"$$env"' $(ALL_RIGS) down --volumes --remove-orphans >/dev/null 2>&1; rm -rf '"$$tmp" EXIT; \
 	echo "== starting a test stack on 127.0.0.1:$$port (HTTP) and :$$tls_port (HTTPS)"; \
 	$(MAKE) up ENV_FILE=$$env; \
-	echo "== in-process tests (pytest-django, PostgreSQL)"; \
+	$(1)
+endef
+
+test: $(VENV)/.installed ## Run every test: in-process tests against PostgreSQL, then end to end through Nginx (the fault suite included)
+	$(call with_test_stack, \
+	echo "== in-process tests (pytest-django$(comma) PostgreSQL)"; \
 	docker compose --env-file $$env $(TEST_FILES) run --rm --build tests; \
 	echo "== smoke checks (make smoke)"; \
 	$(MAKE) smoke ENV_FILE=$$env; \
 	echo "== end-to-end tests through Nginx"; \
-	E2E_ENV_FILE=$$env $(VENV)/bin/pytest tests/e2e tests/scripts tests/bench tests/repo
+	E2E_ENV_FILE=$$env $(VENV)/bin/pytest tests/e2e tests/scripts tests/bench tests/repo)
+
+test-faults: $(VENV)/.installed ## Only the fault suite (deploys, crashes, outages under load), on a throwaway stack; prints its table
+	$(call with_test_stack, \
+	echo "== fault scenarios under load"; \
+	E2E_ENV_FILE=$$env $(VENV)/bin/pytest tests/e2e/test_faults.py)
+
+# Builds, migrates, starts the new web containers beside the old, moves Nginx to them once healthy,
+# lets the old ones finish, removes them; rolls back by itself before the switch (scripts/deploy.py).
+deploy: $(ENV_FILE) ## Replace the running web containers with a new build, failing no request (NO_BUILD=1: the image already tagged)
+	@$(PYTHON) scripts/check_owner.py "$$($(COMPOSE) config --format json | $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)["name"])')"
+	@$(PYTHON) scripts/deploy.py $(if $(NO_BUILD),--no-build) -- $(COMPOSE)
 
 # ---- Backups (db/backup.sh; docs/operations.md) ---------------------------------------------
 # BACKUP_DIR as Compose sees it: the environment's, else the env file's, else ./backups.
@@ -232,7 +258,7 @@ createsuperuser: ## Create an admin user (interactive)
 # Settings refuse to load without secrets; the linters that import them get throwaway values.
 LINT_ENV := SECRET_KEY=lint-only-not-a-secret JWT_SIGNING_KEY=lint-only-not-a-secret-lint-only-not-a-secret \
 	DATABASE_URL=postgres://lint@localhost/lint
-SHELL_SCRIPTS := .ci/run db/setup-roles.sh db/backup.sh nginx/entrypoint.d/40-server-names.sh nginx/entrypoint.d/41-admin-access.sh
+SHELL_SCRIPTS := .ci/run db/setup-roles.sh db/backup.sh nginx/entrypoint.d/40-server-names.sh nginx/entrypoint.d/41-admin-access.sh nginx/entrypoint.d/42-upstream.sh
 
 lint: lint-python lint-types lint-docker lint-shell lint-compose lint-workflows lint-migrations lint-nginx ## Run every check CI runs (each step says what failed)
 	@$(MAKE) lint-cleanup

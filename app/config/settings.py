@@ -26,6 +26,10 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
 # https://docs.djangoproject.com/en/5.2/ref/settings/#csrf-trusted-origins
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
+# The build this process runs (the image's APP_VERSION: the git revision `make` built it from),
+# reported on /api/health/ and in every response's X-App-Version header, so a deploy's switch is visible.
+APP_VERSION = env_str("APP_VERSION", "unknown")
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 LANGUAGE_CODE = "en-us"
@@ -59,7 +63,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost, so it reshapes every error under /api/ into JSON, whichever layer produced it.
+    # Names the build on every response, the JSON errors built just below included.
+    "core.middleware.AppVersionMiddleware",
+    # Reshapes every error under /api/ into JSON, whichever layer inside it produced it.
     "core.middleware.ApiJsonErrorsMiddleware",
     # Takes Nginx's X-Request-ID for the logs and the response.
     "core.middleware.RequestIdMiddleware",

@@ -3,6 +3,7 @@ import re
 import uuid
 from collections.abc import Callable
 
+from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 
@@ -67,3 +68,15 @@ class RequestIdMiddleware:
             return response
         finally:
             request_id.reset(token)
+
+
+class AppVersionMiddleware:
+    """X-App-Version on every response: which build answered (a deploy's switch, seen by clients)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        response = self.get_response(request)
+        response["X-App-Version"] = settings.APP_VERSION
+        return response

@@ -13,12 +13,14 @@ from rest_framework.views import APIView
 
 from core.selectors import database_is_available
 
+# "version": the build that answered (settings.APP_VERSION), as in the X-App-Version header.
 HEALTH_SCHEMA = inline_serializer(
-    "Health", fields={"status": serializers.CharField(), "database": serializers.CharField()}
+    "Health",
+    fields={"status": serializers.CharField(), "database": serializers.CharField(), "version": serializers.CharField()},
 )
-
-
-LIVE_SCHEMA = inline_serializer("Liveness", fields={"status": serializers.CharField()})
+LIVE_SCHEMA = inline_serializer(
+    "Liveness", fields={"status": serializers.CharField(), "version": serializers.CharField()}
+)
 
 
 class LiveView(APIView):
@@ -36,7 +38,7 @@ class LiveView(APIView):
 
     @extend_schema(responses={(200, "application/json"): LIVE_SCHEMA})
     def get(self, request: Request) -> Response:
-        return Response({"status": "ok"})
+        return Response({"status": "ok", "version": settings.APP_VERSION})
 
 
 class HealthView(APIView):
@@ -53,9 +55,9 @@ class HealthView(APIView):
     )
     def get(self, request: Request) -> Response:
         if database_is_available():
-            return Response({"status": "ok", "database": "ok"})
+            return Response({"status": "ok", "database": "ok", "version": settings.APP_VERSION})
         return Response(
-            {"status": "unavailable", "database": "unavailable"},
+            {"status": "unavailable", "database": "unavailable", "version": settings.APP_VERSION},
             status=status.HTTP_503_SERVICE_UNAVAILABLE,
         )
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import smoke
+from load import FAULT_ROWS
 from paths import ROOT
 from stack import Compose
 
@@ -92,3 +93,16 @@ def make_user(compose: Compose) -> Callable[[str], str]:
 def e2e_user(make_user: Callable[[str], str]) -> tuple[str, str]:
     username = f"e2e-{secrets.token_hex(4)}"
     return username, make_user(username)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    """The fault suite's table (test_faults.py), after the run, whether its scenarios passed or not."""
+    rows = config.stash.get(FAULT_ROWS, [])
+    if not rows:
+        return
+    terminalreporter.section("fault scenarios")
+    terminalreporter.write_line(
+        f"{'scenario':<40} {'requests':>8} {'failed':>7} {'longest outage':>15} {'writes lost':>12}"
+    )
+    for scenario, requests, failed, outage, lost in rows:
+        terminalreporter.write_line(f"{scenario:<40} {requests:>8} {failed:>7} {outage:>13.1f} s {lost:>12}")

@@ -1,6 +1,7 @@
 from unittest import mock
 
 import pytest
+from django.conf import settings as django_settings
 from django.db.utils import OperationalError
 from rest_framework.test import APIClient
 
@@ -10,7 +11,7 @@ def test_health_is_200_when_the_database_answers(api_client: APIClient) -> None:
     response = api_client.get("/api/health/")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "version": django_settings.APP_VERSION}
 
 
 @pytest.mark.django_db
@@ -38,4 +39,15 @@ def test_liveness_answers_without_touching_the_database(api_client: APIClient, d
         response = api_client.get("/api/health/live/", HTTP_AUTHORIZATION="Bearer garbage")
 
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "ok", "version": django_settings.APP_VERSION}
+
+
+@pytest.mark.django_db
+def test_every_response_names_the_build_that_answered(api_client: APIClient, settings) -> None:  # type: ignore[no-untyped-def]
+    settings.APP_VERSION = "abc123def456"
+
+    health = api_client.get("/api/health/")
+    missing = api_client.get("/api/no-such-thing/")
+
+    assert health.json()["version"] == "abc123def456"
+    assert health["X-App-Version"] == missing["X-App-Version"] == "abc123def456"
