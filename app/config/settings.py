@@ -125,7 +125,12 @@ if env_bool("DATABASE_SOCKET_CHECK", default=True):
 # TCP keepalives, so that a database that vanished without closing its connections (a crashed
 # host, a failover) shows as an error on the socket within ~1 minute of idleness, which the
 # health check sees. Options given in DATABASE_URL (?keepalives_idle=...) take precedence.
+# A database that does not answer a new connection within 5 s, or leaves what was sent to it
+# unacknowledged for 5 s (unreachable: a cut network, a vanished host), is an error (a JSON 503),
+# not a request held for the OS's TCP timeouts (minutes). A slow query is not affected.
 DATABASES["default"]["OPTIONS"] = {
+    "connect_timeout": 5,
+    "tcp_user_timeout": 5_000,
     "keepalives": 1,
     "keepalives_idle": 30,
     "keepalives_interval": 10,

@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 
 from core.errors import status_error_response
@@ -15,6 +16,8 @@ logger = logging.getLogger("django.request")
 API_PREFIX = "/api/"
 # Headers of the original error response that the client still needs.
 KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After", "Vary")
+# The database is down or unreachable (refused, restarting, out of connection slots): a 503.
+DATABASE_DOWN = (OperationalError, InterfaceError)
 # Exceptions Django turns into a 4xx response itself; the response is reshaped in __call__.
 CLIENT_ERRORS = (Http404, PermissionDenied, SuspiciousOperation, BadRequest)
 
@@ -46,6 +49,12 @@ class ApiJsonErrorsMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not request.path.startswith(API_PREFIX) or isinstance(exception, CLIENT_ERRORS):
             return None
+        if isinstance(exception, DATABASE_DOWN):
+            # An outage, not a bug: the client may retry, and the log says what is wrong.
+            logger.error("Database unavailable: %s: %s", request.path, exception)
+            response = status_error_response(503)
+            response["Retry-After"] = "5"
+            return response
         logger.error("Internal Server Error: %s", request.path, exc_info=exception)
         return status_error_response(500)
 

@@ -35,6 +35,7 @@ class Outcome:
     seconds: float
     status: int  # 0: no HTTP answer (reset, refused, timed out)
     version: str
+    json: bool = False  # the answer was JSON (every error of the API and of Nginx is)
     error: str = ""
 
 
@@ -96,9 +97,10 @@ class Load:
                         headers=headers, timeout=self.timeout,
                     )  # fmt: skip
                 status, version = reply.status, reply.headers.get("x-app-version", "")
+                is_json = reply.headers.get("content-type", "").startswith("application/json")
             except (urllib.error.URLError, http.client.HTTPException, OSError) as exc:
-                status, version, error = 0, "", f"{type(exc).__name__}: {exc}"
-            outcome = Outcome(n, kind, started, time.monotonic() - started, status, version, error)
+                status, version, is_json, error = 0, "", False, f"{type(exc).__name__}: {exc}"
+            outcome = Outcome(n, kind, started, time.monotonic() - started, status, version, is_json, error)
             with self._lock:
                 self.outcomes.append(outcome)
                 if kind == "write" and status == 201:

@@ -5,8 +5,12 @@ table printed at the end of the run (conftest.py): requests, failed requests, lo
 acknowledged writes lost."""
 
 import json
+import os
 import secrets
+import signal
 import subprocess
+import time
+from collections.abc import Callable
 
 import pytest
 
@@ -116,3 +120,157 @@ def test_a_deploy_whose_image_never_gets_healthy_rolls_back_with_no_failed_reque
 def fault_table(request: pytest.FixtureRequest) -> None:
     """Hand the rows to the terminal summary (conftest.py), which prints them after the run."""
     request.config.stash[FAULT_ROWS] = FAULT_TABLE
+
+
+# ---- Crashes -------------------------------------------------------------------------------------
+WORKERS_SCRIPT = """
+import os
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        stat = open(f"/proc/{pid}/stat").read()
+        cmdline = open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        continue
+    if stat.rsplit(")", 1)[1].split()[1] == "1" and cmdline.startswith(b"/opt/venv/bin/python"):
+        print(pid)
+"""
+
+
+def gunicorn_workers(compose: Compose) -> set[int]:
+    """The Gunicorn workers of the web container: the children of its PID 1 (the master). Health
+    checks and exec'd processes have no parent inside the container, so they are never counted."""
+    listed = compose("exec", "-T", "web", "python", "-c", WORKERS_SCRIPT).stdout
+    return {int(pid) for pid in listed.split()}
+
+
+def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> float:
+    """Seconds until `condition` held; fails the test after `timeout`."""
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < timeout, f"{what} within {timeout} s"
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+def healthy_through_nginx(base_url: str) -> bool:
+    try:
+        return smoke.request(base_url, "GET", "/api/health/", timeout=3).status == 200
+    except OSError:
+        return False
+
+
+def test_a_killed_gunicorn_worker_is_replaced_and_fails_at_most_its_own_request(
+    compose: Compose, base_url: str
+) -> None:
+    workers = gunicorn_workers(compose)
+    victim = min(workers)
+
+    with Load(base_url) as load:
+        load.run_for(2)
+        compose("exec", "-T", "web", "sh", "-c", 'kill -KILL "$1"', "_", str(victim))
+        wait_until(
+            lambda: victim not in (now := gunicorn_workers(compose)) and len(now) == len(workers),
+            15, "the killed worker was not replaced",
+        )  # fmt: skip
+        load.run_for(2)
+
+    failed = load.failed()
+    lost = record("a Gunicorn worker killed (SIGKILL)", compose, load, len(failed))
+    # A sync worker serves one request at a time: at most that one fails, as Nginx's JSON 502.
+    assert len(failed) <= 1 and all(o.status == 502 and o.json for o in failed), failed
+    assert lost == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to signal a container's process from the host")
+def test_web_crashing_comes_back_within_10_s_with_json_errors_meanwhile(compose: Compose, base_url: str) -> None:
+    web = web_containers(compose)[0]
+    state = inspect(web)["State"]
+
+    with Load(base_url) as load:
+        load.run_for(2)
+        # SIGKILL to the main process from outside, as a crash looks (`docker kill` would count as
+        # a manual stop, which the restart policy leaves alone).
+        os.kill(state["Pid"], signal.SIGKILL)
+        wait_until(lambda: not healthy_through_nginx(base_url), 5, "the API still answered after the crash")
+        back = wait_until(lambda: healthy_through_nginx(base_url), 10, "the API was not back")
+        load.run_for(2)
+
+    failed = load.failed()
+    lost = record("web's main process killed", compose, load, len(failed))
+    assert inspect(web)["RestartCount"] >= 1, "Docker did not restart web"
+    assert back <= 10
+    assert all(o.status in (502, 503, 504) and o.json for o in failed), [o for o in failed if not o.json][:3]
+    assert max(o.seconds for o in load.outcomes) < 10, "a request hung"
+    assert lost == 0
+
+
+# ---- The database --------------------------------------------------------------------------------
+def assert_outage_answered_with_json_503(load: Load) -> None:
+    failed = load.failed()
+    assert all(o.status == 503 and o.json for o in failed), {(o.status, o.json, o.error) for o in failed}
+    assert max(o.seconds for o in load.outcomes) < 15, "a request hung"
+
+
+def test_a_database_restart_is_a_json_503_and_recovers_without_restarting_web(compose: Compose, base_url: str) -> None:
+    web = web_containers(compose)[0]
+    before = inspect(web)["State"]
+
+    with Load(base_url) as load:
+        load.run_for(2)
+        compose("restart", "db")
+        wait_until(lambda: healthy_through_nginx(base_url), 10, "the API did not recover from the database restart")
+        recovered = time.monotonic()  # requests started from here on must all succeed
+        load.run_for(3)
+
+    lost = record("PostgreSQL restarted", compose, load, len(load.failed()))
+    assert_outage_answered_with_json_503(load)
+    assert not [o for o in load.outcomes if o.started >= recovered and o.status >= 500], "errors after the recovery"
+    after = inspect(web)["State"]
+    assert (after["StartedAt"], after["Status"]) == (before["StartedAt"], "running")
+    assert lost == 0
+
+
+def test_a_database_unreachable_for_20_s_is_a_json_503_and_recovers_within_10_s(
+    compose: Compose, base_url: str
+) -> None:
+    db = compose("ps", "-q", "db").stdout.strip()
+    network = next(name for name in inspect(db)["NetworkSettings"]["Networks"] if name.endswith("_back"))
+    web = web_containers(compose)[0]
+    before = inspect(web)["State"]
+
+    with Load(base_url) as load:
+        load.run_for(2)
+        subprocess.run(["docker", "network", "disconnect", network, db], check=True, capture_output=True)
+        try:
+            load.run_for(20)
+        finally:
+            subprocess.run(
+                ["docker", "network", "connect", "--alias", "db", network, db], check=True, capture_output=True
+            )
+        back = wait_until(
+            lambda: healthy_through_nginx(base_url), 10, "the API did not recover once the database was back"
+        )
+        recovered = time.monotonic()  # requests started from here on must all succeed
+        load.run_for(3)
+
+    lost = record("PostgreSQL unreachable for 20 s", compose, load, len(load.failed()))
+    assert_outage_answered_with_json_503(load)
+    assert [o for o in load.outcomes if o.status == 503], "the outage was not seen"
+    assert not [o for o in load.outcomes if o.started >= recovered and o.status >= 500], "errors after the recovery"
+    assert back <= 10
+    assert inspect(web)["State"]["StartedAt"] == before["StartedAt"]
+    assert lost == 0
+
+
+# ---- Nginx -----------------------------------------------------------------------------------------
+def test_nginx_reloads_under_load_fail_no_request(compose: Compose, base_url: str) -> None:
+    with Load(base_url) as load:
+        load.run_for(1)
+        for _ in range(5):
+            compose("exec", "-T", "nginx", "nginx", "-s", "reload")
+            load.run_for(1)
+
+    failed = load.failed()
+    lost = record("Nginx reloaded 5 times", compose, load, len(failed))
+    assert not failed, failed[:5]
+    assert lost == 0

@@ -67,6 +67,18 @@ def test_an_uncaught_exception_is_a_json_500_without_a_trace(api_client: APIClie
     assert b"boom" not in response.content and b"Traceback" not in response.content
 
 
+@pytest.mark.parametrize("error", ["OperationalError", "InterfaceError"])
+def test_a_database_outage_is_a_json_503_with_retry_after(auth_client: APIClient, error: str) -> None:
+    from django import db
+
+    with mock.patch("notes.views.note_list", side_effect=getattr(db, error)("connection refused")):
+        response = auth_client.get("/api/notes/")
+
+    assert_error_shape(response, 503, "service_unavailable")
+    assert response["Retry-After"] == "5"
+    assert b"refused" not in response.content
+
+
 @pytest.mark.django_db
 def test_validation_errors_list_each_field(api_client: APIClient) -> None:
     response = api_client.post("/api/auth/register/", {"username": ""}, format="json")
