@@ -304,6 +304,14 @@ lint-migrations:
 	@echo "== makemigrations --check: every model change has its migration"
 	@$(COMPOSE_LINT) run --rm --no-deps -e SECRET_KEY=x -e JWT_SIGNING_KEY=lint-only-not-a-secret-lint-only \
 		migrate python manage.py makemigrations --check --dry-run
+	@echo "== django-migration-linter: no migration breaks the version still serving during make deploy"
+	@export POSTGRES_PASSWORD=lint-only-not-a-secret DATABASE_PASSWORD=lint-only-not-a-secret \
+		DATABASE_OWNER_PASSWORD=lint-only-not-a-secret; \
+	$(COMPOSE_LINT) $(TEST_FILES) build --quiet web tests >/dev/null 2>&1 || $(COMPOSE_LINT) $(TEST_FILES) build web tests; \
+	$(COMPOSE_LINT) $(TEST_FILES) up --detach --wait --quiet-pull db >/dev/null 2>&1; \
+	rc=0; $(COMPOSE_LINT) $(TEST_FILES) run --rm --no-deps -e SECRET_KEY=x -e JWT_SIGNING_KEY=lint-only-not-a-secret-lint-only \
+		tests python tests/lint_migrations.py 2>&1 | grep -v '"logger": "django_migration_linter"' || rc=$$?; \
+	$(COMPOSE_LINT) $(TEST_FILES) down --volumes --remove-orphans >/dev/null 2>&1; exit $$rc
 
 lint-nginx: $(CERT_DIR)/local.crt
 	@echo "== nginx -t: the Nginx configuration, rendered as at start"

@@ -55,6 +55,27 @@ def break_migrations(repo: Path) -> None:
     )
 
 
+def break_backward_compatibility(repo: Path) -> None:
+    """A column the running version reads dropped, and a NOT NULL one it does not know added."""
+    path = repo / "app/notes/models.py"
+    path.write_text(
+        path.read_text().replace(
+            "    body = models.TextField(blank=True, max_length=10_000)\n",
+            "    pinned = models.BooleanField(default=False)\n",
+            1,
+        )
+    )
+    (repo / "app/notes/migrations/0002_backward_incompatible.py").write_text(
+        "from django.db import migrations, models\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        '    dependencies = [("notes", "0001_initial")]\n'
+        "    operations = [\n"
+        '        migrations.RemoveField(model_name="note", name="body"),\n'
+        '        migrations.AddField(model_name="note", name="pinned", field=models.BooleanField(default=False)),\n'
+        "    ]\n"
+    )
+
+
 def break_nginx(repo: Path) -> None:
     path = repo / "nginx/proxy.conf"
     path.write_text(path.read_text() + "\nproxy_pass_everything on;\n")
@@ -67,11 +88,12 @@ CASES = [
     ("lint-compose", break_compose, "dbx"),
     ("lint-shell", break_shell, "SC2045"),
     ("lint-migrations", break_migrations, "pinned"),
+    ("lint-migrations", break_backward_compatibility, "(notes, 0002_backward_incompatible)... ERR"),
     ("lint-nginx", break_nginx, "proxy_pass_everything"),
 ]
 
 
-@pytest.mark.parametrize(("step", "breakage", "message"), CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(("step", "breakage", "message"), CASES, ids=[f"{c[0]}-{c[1].__name__}" for c in CASES])
 def test_each_kind_of_mistake_fails_its_lint_step(repo_copy: Path, step: str, breakage, message: str) -> None:  # type: ignore[no-untyped-def]
     project = f"linttest-{secrets.token_hex(3)}"
     breakage(repo_copy)
