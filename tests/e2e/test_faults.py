@@ -6,11 +6,13 @@ acknowledged writes lost."""
 
 import json
 import os
+import re
 import secrets
 import signal
 import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -274,3 +276,98 @@ def test_nginx_reloads_under_load_fail_no_request(compose: Compose, base_url: st
     lost = record("Nginx reloaded 5 times", compose, load, len(failed))
     assert not failed, failed[:5]
     assert lost == 0
+
+
+HOG_SCRIPT = """
+import os, time, psycopg
+held = []
+while True:  # every slot it can get, and each one that frees up
+    try:
+        held.append(psycopg.connect(os.environ["HOG_URL"], application_name="slot-hog", connect_timeout=2))
+    except psycopg.OperationalError:
+        time.sleep(0.05)
+"""
+
+
+def test_connection_slots_taken_by_another_client_are_json_503s_until_released(
+    compose: Compose, env_file: str, base_url: str
+) -> None:
+    def sql(query: str) -> str:
+        return compose(
+            "exec", "-T", "db", "sh", "-c", 'psql -At -U "$POSTGRES_USER" -d postgres', stdin=query
+        ).stdout.strip()  # fmt: skip
+
+    db, web = compose("ps", "-q", "db").stdout.strip(), web_containers(compose)[0]
+    network = next(name for name in inspect(db)["NetworkSettings"]["Networks"] if name.endswith("_back"))
+    owner_password = env_value(env_file, "DATABASE_OWNER_PASSWORD")
+    limit = int(
+        sql("SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int")
+    )
+    taken = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'slot-hog'"
+
+    with Load(base_url) as load:
+        load.run_for(2)
+        # Another client on the database's network, as an ordinary role, takes every slot it can.
+        hog = subprocess.run(
+            ["docker", "run", "--detach", "--rm", "--network", network,
+             "-e", f"HOG_URL=postgresql://app_owner:{owner_password}@db:5432/postgres",
+             inspect(web)["Config"]["Image"], "python", "-c", HOG_SCRIPT],
+            capture_output=True, text=True, check=True,
+        ).stdout.strip()  # fmt: skip
+        try:
+            wait_until(lambda: int(sql(taken)) >= limit - 4, 30, "the other client did not take the slots")
+            # The app's connections are persistent and keep working. New Gunicorn workers (SIGTERM:
+            # the old ones finish their request, the master starts others) need new connections,
+            # and the other client has taken the slots the old ones freed.
+            workers = gunicorn_workers(compose)
+            compose("exec", "-T", "web", "sh", "-c", 'kill -TERM "$@"', "_", *map(str, workers))
+            load.run_for(4)
+            refused = [o for o in load.outcomes if o.status == 503]
+        finally:
+            subprocess.run(["docker", "rm", "--force", hog], capture_output=True, check=False)
+        back = wait_until(
+            lambda: healthy_through_nginx(base_url), 10, "the API did not recover once the slots were free"
+        )
+        recovered = time.monotonic()
+        load.run_for(3)
+
+    lost = record("connection slots exhausted", compose, load, len(load.failed()))
+    assert refused, "the exhausted slots were never seen"
+    assert_outage_answered_with_json_503(load)
+    assert not [o for o in load.outcomes if o.started >= recovered and o.status >= 500], "errors after the recovery"
+    assert back <= 10
+    assert lost == 0
+
+
+def env_value(env_file: str, name: str) -> str:
+    values = re.findall(rf"^{name}=(.*)$", Path(env_file).read_text(), re.M)
+    assert values and values[-1], f"{name} is not set in {env_file}"
+    return values[-1]
+
+
+def test_make_down_under_load_finishes_in_flight_requests_and_shuts_the_database_down_cleanly(
+    compose: Compose, env_file: str, base_url: str
+) -> None:
+    with Load(base_url) as load:
+        load.run_for(3)
+        down_started = time.monotonic()
+        stopped = make(env_file, "down")
+        load.run_for(1)
+    assert stopped.returncode == 0, stopped.stderr[-2000:]
+    started = make(env_file, "up")
+    assert started.returncode == 0, (started.stdout + started.stderr)[-3000:]
+
+    # Once Nginx stops listening, connections are refused, or (Docker's port proxy accepts them
+    # for a dead end) reset before any answer. A request Nginx had taken and lost on the way would
+    # be its JSON 502/504 (web gone) or a request left without an answer (a timeout).
+    cut = [o for o in load.failed() if o.status != 0 or "timed out" in o.error]
+    lost = record("make down under load, then make up", compose, load, len(cut))
+    assert not cut, cut[:5]
+    assert [o for o in load.outcomes if o.started > down_started and o.status in (200, 201)], "no request was in flight"
+    assert lost == 0
+    # The database stopped cleanly: its next start needed no crash recovery.
+    db_log = compose("logs", "--no-color", "db").stdout
+    last_start = db_log.rsplit("starting PostgreSQL", 1)[-1]
+    assert "automatic recovery in progress" not in last_start and "was interrupted" not in last_start, last_start[
+        -2000:
+    ]
