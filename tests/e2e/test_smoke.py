@@ -16,4 +16,6 @@ def test_the_health_endpoint_is_json_through_nginx(base_url: str) -> None:
 
     assert reply.status == 200
     assert reply.headers["content-type"] == "application/json"
-    assert reply.json() == {"status": "ok", "database": "ok"}
+    version = reply.headers["x-app-version"]  # the build that answered, as make built it
+    assert version and version != "unknown"
+    assert reply.json() == {"status": "ok", "database": "ok", "version": version}
