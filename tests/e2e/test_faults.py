@@ -189,6 +189,7 @@ def test_a_killed_gunicorn_worker_is_replaced_and_fails_at_most_its_own_request(
 def test_web_crashing_comes_back_within_10_s_with_json_errors_meanwhile(compose: Compose, base_url: str) -> None:
     web = web_containers(compose)[0]
     state = inspect(web)["State"]
+    workers = len(gunicorn_workers(compose))
 
     with Load(base_url) as load:
         load.run_for(2)
@@ -203,7 +204,13 @@ def test_web_crashing_comes_back_within_10_s_with_json_errors_meanwhile(compose:
     lost = record("web's main process killed", compose, load, len(failed))
     assert inspect(web)["RestartCount"] >= 1, "Docker did not restart web"
     assert back <= 10
-    assert all(o.status in (502, 503, 504) and o.json for o in failed), [o for o in failed if not o.json][:3]
+    # The answers being sent when the process died are cut short (a sync worker sends one at a
+    # time: at most one per worker); every other failure is a JSON 502/503/504 from Nginx.
+    cut = [o for o in failed if "IncompleteRead" in o.error]
+    assert len(cut) <= workers, cut
+    assert all(o.status in (502, 503, 504) and o.json for o in failed if o not in cut), [
+        o for o in failed if not o.json
+    ][:3]
     assert max(o.seconds for o in load.outcomes) < 10, "a request hung"
     assert lost == 0
 
