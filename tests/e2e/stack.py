@@ -1,6 +1,7 @@
 """Helpers shared by the end-to-end tests."""
 
 import contextlib
+import re
 import secrets
 import socket
 import subprocess
@@ -74,3 +75,15 @@ def stack_in_copy(
         make_in(repo, "clean", f"ENV_FILE={env}", timeout=300)
         tags = [f"{project}-{image}" for image in ("web", "nginx", "tests")]
         subprocess.run(["docker", "image", "rm", *tags], capture_output=True, check=False)
+
+
+def make(env_file: str, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
+    """`make TARGET ... ENV_FILE=env_file`, as an operator runs it against the test stack."""
+    return subprocess.run([*ROOT_MAKE, *args, f"ENV_FILE={env_file}"], capture_output=True, text=True, timeout=timeout)
+
+
+def env_value(env_file: str, name: str) -> str:
+    """The value the env file gives `name` (its last assignment); fails when it is unset or empty."""
+    values = re.findall(rf"^{name}=(.*)$", Path(env_file).read_text(), re.M)
+    assert values and values[-1], f"{name} is not set in {env_file}"
+    return values[-1]

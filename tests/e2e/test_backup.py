@@ -18,19 +18,9 @@ from pathlib import Path
 import pytest
 
 import smoke
-from stack import ROOT_MAKE, Compose, login
+from stack import Compose, env_value, login, make
 
 STAMP = "%Y%m%dT%H%M%SZ"
-
-
-def make(env_file: str, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*ROOT_MAKE, *args, f"ENV_FILE={env_file}"], capture_output=True, text=True, timeout=timeout)
-
-
-def env_value(env_file: str, name: str) -> str:
-    values = re.findall(rf"^{name}=(.*)$", Path(env_file).read_text(), re.M)
-    assert values, f"{name} is not in {env_file}"
-    return values[-1]
 
 
 @pytest.fixture(scope="module")

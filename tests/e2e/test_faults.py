@@ -6,25 +6,19 @@ acknowledged writes lost."""
 
 import json
 import os
-import re
 import secrets
 import signal
 import subprocess
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
 import smoke
 from load import FAULT_ROWS, Load
-from stack import ROOT_MAKE, Compose
+from stack import Compose, env_value, make
 
 FAULT_TABLE: list[tuple[str, int, int, float, int]] = []  # one row per scenario, in order
-
-
-def make(env_file: str, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*ROOT_MAKE, *args, f"ENV_FILE={env_file}"], capture_output=True, text=True, timeout=timeout)
 
 
 def lost_writes(compose: Compose, ids: list[int]) -> int:
@@ -346,12 +340,6 @@ def test_connection_slots_taken_by_another_client_are_json_503s_until_released(
     assert not [o for o in load.outcomes if o.started >= recovered and o.status >= 500], "errors after the recovery"
     assert back <= 10
     assert lost == 0
-
-
-def env_value(env_file: str, name: str) -> str:
-    values = re.findall(rf"^{name}=(.*)$", Path(env_file).read_text(), re.M)
-    assert values and values[-1], f"{name} is not set in {env_file}"
-    return values[-1]
 
 
 def test_make_down_under_load_finishes_in_flight_requests_and_shuts_the_database_down_cleanly(
