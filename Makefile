@@ -258,7 +258,7 @@ createsuperuser: ## Create an admin user (interactive)
 # Settings refuse to load without secrets; the linters that import them get throwaway values.
 LINT_ENV := SECRET_KEY=lint-only-not-a-secret JWT_SIGNING_KEY=lint-only-not-a-secret-lint-only-not-a-secret \
 	DATABASE_URL=postgres://lint@localhost/lint
-SHELL_SCRIPTS := .ci/run db/setup-roles.sh db/backup.sh nginx/entrypoint.d/40-server-names.sh nginx/entrypoint.d/41-admin-access.sh nginx/entrypoint.d/42-upstream.sh
+SHELL_SCRIPTS := .ci/run db/entrypoint.sh db/setup-roles.sh db/backup.sh nginx/entrypoint.d/40-server-names.sh nginx/entrypoint.d/41-admin-access.sh nginx/entrypoint.d/42-upstream.sh
 
 lint: lint-python lint-types lint-docker lint-shell lint-compose lint-workflows lint-migrations lint-nginx ## Run every check CI runs (each step says what failed)
 	@$(MAKE) lint-cleanup

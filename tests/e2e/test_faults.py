@@ -9,14 +9,17 @@ import os
 import secrets
 import signal
 import subprocess
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 import smoke
 from load import FAULT_ROWS, Load
-from stack import Compose, env_value, make
+from paths import ROOT
+from stack import Compose, env_value, free_port, make
 
 FAULT_TABLE: list[tuple[str, int, int, float, int]] = []  # one row per scenario, in order
 
@@ -264,6 +267,83 @@ def test_a_database_unreachable_for_20_s_is_a_json_503_and_recovers_within_10_s(
     assert not [o for o in load.outcomes if o.started >= recovered and o.status >= 500], "errors after the recovery"
     assert back <= 10
     assert inspect(web)["State"]["StartedAt"] == before["StartedAt"]
+    assert lost == 0
+
+
+DISK_FULL_FILES = ["-f", "docker-compose.yml", "-f", "tests/disk-full.compose.yml"]
+
+
+@pytest.fixture
+def small_disk_stack(tmp_path: Path) -> Iterator[tuple[Compose, str, str]]:
+    """A throwaway stack of its own whose data volume is a 192 MB tmpfs (tests/disk-full.compose.yml):
+    yields its compose, its HTTPS URL and the data volume's name; removed with its volumes after."""
+    env, project = tmp_path / "disk.env", f"diskfull-{secrets.token_hex(3)}"
+    subprocess.run(
+        [sys.executable, "scripts/init_env.py", "--set", f"COMPOSE_PROJECT_NAME={project}",
+         "--set", f"HTTP_PORT={free_port()}", "--set", f"HTTPS_PORT={free_port()}",
+         "--set", "AUTH_THROTTLE_RATE=100000/min", "--set", f"BACKUP_DIR={tmp_path / 'backups'}",
+         "--set", "BACKUP_START_DELAY=86400", str(env)],
+        cwd=ROOT, capture_output=True, check=True,
+    )  # fmt: skip
+
+    def run(*args: str, check: bool = True, stdin: str | None = None, timeout: float = 600):
+        done = subprocess.run(
+            ["docker", "compose", "--env-file", str(env), *DISK_FULL_FILES, *args],
+            cwd=ROOT, input=stdin, capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+        if check and done.returncode != 0:
+            pytest.fail(f"docker compose {' '.join(args)} exited {done.returncode}:\n{done.stderr}")
+        return done
+
+    try:
+        started = make(str(env), "up", f"UP_FILES={' '.join(DISK_FULL_FILES)}")
+        assert started.returncode == 0, (started.stdout + started.stderr)[-3000:]
+        port = run("port", "nginx", "443").stdout.strip().rpartition(":")[2]
+        yield run, f"https://127.0.0.1:{port}", f"{project}_pgdata"
+    finally:
+        run("down", "--volumes", "--remove-orphans", check=False, timeout=300)
+        tags = [f"{project}-{image}" for image in ("web", "nginx")]
+        subprocess.run(["docker", "image", "rm", *tags], capture_output=True, check=False)
+
+
+def test_a_full_data_volume_fails_writes_with_json_503_keeps_reads_and_recovers(
+    small_disk_stack: tuple[Compose, str, str],
+) -> None:
+    compose, base_url, volume = small_disk_stack
+    db = compose("ps", "-q", "db").stdout.strip()
+    web = web_containers(compose)[0]
+    on_volume = ["docker", "run", "--rm", "--user", "0", "-v", f"{volume}:/data", inspect(db)["Config"]["Image"]]
+
+    with Load(base_url) as load:
+        load.run_for(2)
+        # Another process fills the data volume to its last byte (its own container: tmpfs pages are
+        # charged to the writer's memory, and db's limit must not pay for them).
+        subprocess.run([*on_volume, "sh", "-c", "dd if=/dev/zero of=/data/ballast bs=1M 2>/dev/null; true"], check=True)
+        filled = time.monotonic()
+        wait_until(
+            lambda: any(o.kind == "write" and o.status == 503 for o in load.outcomes),
+            60, "no write failed on the full data volume",
+        )  # fmt: skip
+        load.run_for(2)
+        subprocess.run([*on_volume, "rm", "/data/ballast"], check=True)
+        freed = time.monotonic()
+        wait_until(
+            lambda: any(o.kind == "write" and o.status == 201 and o.started > freed for o in load.outcomes),
+            10, "writes did not recover once space was freed",
+        )  # fmt: skip
+        recovered = time.monotonic()
+        load.run_for(3)
+
+    lost = record("database data volume full", compose, load, len(load.failed()))
+    failed = load.failed()
+    assert not [o for o in failed if o.kind == "read"], "a read failed while the data volume was full"
+    assert all(o.status == 503 and o.json and filled <= o.started <= recovered for o in failed), [
+        (o.status, o.json, o.error) for o in failed
+    ][:5]
+    assert not [o for o in load.outcomes if o.started >= recovered and o.status >= 500], "errors after the recovery"
+    assert inspect(db)["RestartCount"] == 0 and inspect(web)["RestartCount"] == 0
+    db_log = compose("logs", "--no-color", "db").stdout
+    assert "No space left on device" in db_log and "PANIC" not in db_log, db_log[-2000:]
     assert lost == 0
 
 
