@@ -52,4 +52,35 @@ COPY nginx/templates/ /etc/nginx/templates/
 COPY nginx/entrypoint.d/ /docker-entrypoint.d/
 COPY nginx/errors/ /srv/_errors/
 COPY --from=runtime /opt/static /srv/static
+# Mount points of the acme service's volumes (the challenge webroot, the certificate), owned as
+# in the acme stage below: whichever container first mounts a new volume gives it its owner.
+RUN install -d -o 10002 -g 10002 -m 0755 /srv/acme \
+ && install -d -o 10002 -g 0 -m 0750 /etc/nginx/acme
 HEALTHCHECK --interval=5s --timeout=3s --start-period=10s --retries=3 CMD ["curl", "-fsS", "-o", "/dev/null", "http://127.0.0.1/nginx-health"]
+
+# ---- acme: the ACME client (certbot), only when ACME_DOMAINS is set (docs/operations.md) -----
+# Last in the file: the classic builder builds every stage before its target, so building web
+# or nginx never builds this one.
+FROM ${PYTHON_IMAGE} AS acme-builder
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+RUN python -m venv --without-pip /opt/certbot
+COPY requirements-acme.txt /tmp/requirements-acme.txt
+RUN pip --python /opt/certbot/bin/python install --require-hashes --no-deps -r /tmp/requirements-acme.txt
+
+FROM ${PYTHON_IMAGE} AS acme
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+COPY --from=acme-builder /opt/certbot /opt/certbot
+COPY acme/agent.py /acme/agent.py
+# The volumes' mount points, owned as the volumes must be: Docker gives a new named volume the
+# owner and mode of the folder it is first mounted on, and Nginx's image has the same folders
+# (nginx stage above), so either container may create them. The certificate's folder is 0750 with
+# group root: Nginx's master (root, without DAC_OVERRIDE) reads it, its workers and others not.
+RUN groupadd --system --gid 10002 acme \
+ && useradd --system --uid 10002 --gid acme --home-dir /var/lib/acme --no-create-home --shell /usr/sbin/nologin acme \
+ && install -d -o 10002 -g 10002 -m 0700 /var/lib/acme \
+ && install -d -o 10002 -g 10002 -m 0755 /var/lib/acme-webroot \
+ && install -d -o 10002 -g 0 -m 0750 /var/lib/acme-tls \
+ && python -m compileall -q /acme /opt/certbot
+USER 10002:10002
+HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 CMD ["sh", "-c", "test -n \"$(find /tmp/acme-heartbeat -mmin -2 2>/dev/null)\""]
+CMD ["/opt/certbot/bin/python", "/acme/agent.py", "run"]

@@ -6,12 +6,15 @@ MAKEFLAGS += --no-print-directory
 
 PYTHON   ?= python3
 ENV_FILE ?= .env
-COMPOSE  := docker compose --env-file $(ENV_FILE)
+# The acme service (its compose profile) runs when ACME_DOMAINS is set: the environment's, else
+# the env file's, as Compose reads it.
+ACME_ON   = $(strip $(or $(ACME_DOMAINS),$(shell sed -n 's/^ACME_DOMAINS=//p' $(ENV_FILE) 2>/dev/null | tail -n 1)))
+COMPOSE   = docker compose --env-file $(ENV_FILE)$(if $(ACME_ON), --profile acme)
 # The test rig (tests/compose.yml) merged over the production file, for `make test` only.
 TEST_FILES := -f docker-compose.yml -f tests/compose.yml
 # Every rig and profile, for the targets that remove containers: a one-off container of a rig's
 # service (`compose run`, as wrk's is) is removed only by a down that knows the service.
-ALL_RIGS := $(TEST_FILES) -f bench/compose.yml --profile test --profile bench
+ALL_RIGS := $(TEST_FILES) -f bench/compose.yml --profile test --profile bench --profile acme
 VENV     := .venv
 # The user `make smoke` signs in as; created (or its password reset) on each run.
 SMOKE_USER ?= smoke
@@ -19,7 +22,7 @@ SMOKE_USER ?= smoke
 comma := ,
 TEST_PROJECT ?= $(shell basename "$(CURDIR)" | tr -cd 'a-z0-9_-')-test
 
-.PHONY: deploy test-faults backup backups backup-verify restore restore-undo restore-drop backup-dir
+.PHONY: acme-wait acme-renew deploy test-faults backup backups backup-verify restore restore-undo restore-drop backup-dir
 .PHONY: help up dev startapp pytest down clean certs migrate makemigrations collectstatic smoke test bench logs ps shell createsuperuser \
 	lint lint-cleanup lint-python lint-types lint-docker lint-shell lint-compose lint-migrations lint-nginx lint-workflows \
 	format lock outdated audit
@@ -59,11 +62,26 @@ up: $(ENV_FILE) ## Build and start the stack, wait until every service is health
 	fi; \
 	if [ -n "$$renewed" ]; then $(COMPOSE) exec -T nginx nginx -s reload 2>/dev/null || true; fi; \
 	$(PYTHON) scripts/up_times.py $(ENV_FILE) "$$started" "$$built" "$$(now)"
+	@$(if $(ACME_ON),$(MAKE) acme-wait ENV_FILE=$(ENV_FILE))
 	@echo "The stack is up: https://$$($(COMPOSE) port nginx 443 | sed 's/^0\.0\.0\.0:/127.0.0.1:/')/api/health/"
 
 dev: ## The same stack with app/ bind-mounted, Gunicorn reloading on change and DEBUG on
 	@$(MAKE) up UP_FILES="-f docker-compose.yml -f compose.dev.yml"
 	@echo "Development mode: edits under app/ reload Gunicorn's workers (make logs shows it); make up returns to the production stack, make down stops it."
+
+# With ACME_DOMAINS set: the acme service's first outcome (it tries at start), then Nginx moved to
+# the certificate at once rather than at its watcher's next look. A failure leaves the stack up on
+# the self-signed certificate, with the reason; the service retries on its own, backing off.
+ACME_AGENT = $(COMPOSE) exec -T acme /opt/certbot/bin/python /acme/agent.py
+acme-wait:
+	@echo "Waiting for the certificate for $(ACME_ON) (the acme service)..."
+	@$(ACME_AGENT) wait --timeout 330 || { echo "The stack is up, serving the previous (or self-signed) certificate; the acme service retries by itself (make logs). Fix the cause, then make acme-renew." >&2; exit 1; }
+	@$(COMPOSE) exec -T nginx /docker-entrypoint.d/43-tls.sh check
+
+acme-renew: ## Ask the acme service for an attempt now, and wait for it (FORCE=1: renew even if not due)
+	@test -n "$(ACME_ON)" || { echo "error: ACME is off: set ACME_DOMAINS (and ACME_EMAIL) in $(ENV_FILE), then make up" >&2; exit 1; }
+	@$(ACME_AGENT) renew $(if $(FORCE),--force)
+	@$(COMPOSE) exec -T nginx /docker-entrypoint.d/43-tls.sh check
 
 certs: $(CERT_DIR)/local.crt ## Create a self-signed certificate for localhost in certs/ (once; make up runs it)
 
@@ -258,7 +276,8 @@ createsuperuser: ## Create an admin user (interactive)
 # Settings refuse to load without secrets; the linters that import them get throwaway values.
 LINT_ENV := SECRET_KEY=lint-only-not-a-secret JWT_SIGNING_KEY=lint-only-not-a-secret-lint-only-not-a-secret \
 	DATABASE_URL=postgres://lint@localhost/lint
-SHELL_SCRIPTS := .ci/run db/entrypoint.sh db/setup-roles.sh db/backup.sh nginx/entrypoint.d/40-server-names.sh nginx/entrypoint.d/41-admin-access.sh nginx/entrypoint.d/42-upstream.sh
+SHELL_SCRIPTS := .ci/run db/entrypoint.sh db/setup-roles.sh db/backup.sh nginx/entrypoint.d/40-server-names.sh nginx/entrypoint.d/41-admin-access.sh nginx/entrypoint.d/42-upstream.sh \
+	nginx/entrypoint.d/43-tls.sh
 
 lint: lint-python lint-types lint-docker lint-shell lint-compose lint-workflows lint-migrations lint-nginx ## Run every check CI runs (each step says what failed)
 	@$(MAKE) lint-cleanup
@@ -292,7 +311,7 @@ lint-shell: $(VENV)/.installed
 
 lint-compose:
 	@echo "== docker compose config: docker-compose.yml, alone and with tests/compose.yml, bench/compose.yml"
-	@$(COMPOSE_LINT) config --quiet
+	@$(COMPOSE_LINT) --profile acme config --quiet
 	@$(COMPOSE_LINT) $(TEST_FILES) -f bench/compose.yml config --quiet
 
 lint-workflows: $(VENV)/.installed
@@ -327,13 +346,13 @@ format: $(VENV)/.installed ## Fix what can be fixed: ruff's lint fixes and forma
 lock: ## Re-resolve requirements*.in into the hash-pinned locks (in the Python image, with pip-tools)
 	@docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src \
 		$${PYTHON_IMAGE:-python:3.13-slim} sh -c 'python -m venv /tmp/v && /tmp/v/bin/pip install -q pip-tools \
-		&& for f in requirements requirements-dev requirements-tlsscan; do /tmp/v/bin/pip-compile --quiet --generate-hashes \
+		&& for f in requirements requirements-dev requirements-tlsscan requirements-acme; do /tmp/v/bin/pip-compile --quiet --generate-hashes \
 		--allow-unsafe --strip-extras --no-header --no-emit-index-url --no-emit-find-links --upgrade \
 		-o $$f.txt $$f.in; done'
-	@echo "requirements.txt, requirements-dev.txt and requirements-tlsscan.txt updated; review the diff, then make test."
+	@echo "requirements.txt, requirements-dev.txt, requirements-tlsscan.txt and requirements-acme.txt updated; review the diff, then make test."
 
 outdated: $(VENV)/.installed ## List locked packages that have newer releases
 	@$(VENV)/bin/pip list --outdated --disable-pip-version-check
 
 audit: $(VENV)/.installed ## Check the locked packages against known vulnerabilities (pip-audit)
-	@$(VENV)/bin/pip-audit --disable-pip --no-deps -r requirements.txt -r requirements-dev.txt
+	@$(VENV)/bin/pip-audit --disable-pip --no-deps -r requirements.txt -r requirements-dev.txt -r requirements-acme.txt

@@ -5,6 +5,7 @@ Every helper treats an unset and an empty variable alike: both mean "use the def
 """
 
 import os
+import re
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -73,3 +74,27 @@ def env_list(name: str, default: str = "") -> list[str]:
     non-empty, stripped items."""
     raw = os.environ.get(name, "").strip() or default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+_DNS_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def env_dns_names(name: str) -> list[str]:
+    """Split a comma-separated list of DNS names that an ACME server can prove by HTTP-01 (no
+    wildcards, no addresses), lower-cased and each once; refuse anything else with its reason."""
+    names: list[str] = []
+    for item in env_list(name):
+        host = item.lower().rstrip(".")
+        if "*" in host:
+            raise ImproperlyConfigured(
+                f"{name}: {host!r}: a wildcard needs the DNS-01 challenge; this stack answers HTTP-01, "
+                "so list each name."
+            )
+        if re.fullmatch(r"[0-9.]+|\[?[0-9a-f:]+\]?", host):
+            raise ImproperlyConfigured(f"{name}: {host!r} is an address; certificates here are for DNS names.")
+        labels = host.split(".")
+        if len(host) > 253 or len(labels) < 2 or not all(_DNS_LABEL.match(label) for label in labels):
+            raise ImproperlyConfigured(f"{name}: {host!r} is not a DNS name (like api.example.com).")
+        if host not in names:
+            names.append(host)
+    return names

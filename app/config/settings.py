@@ -10,7 +10,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from config.env import env_bool, env_int, env_list, env_secret, env_str
+from config.env import env_bool, env_dns_names, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -22,6 +22,10 @@ DEBUG = env_bool("DEBUG", default=False)
 SECRET_KEY = env_secret("SECRET_KEY")
 # https://docs.djangoproject.com/en/5.2/ref/settings/#allowed-hosts
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1")
+# The names the acme service gets a certificate for (ACME_DOMAINS) are served too, as by Nginx
+# (nginx/entrypoint.d/40-server-names.sh); a name HTTP-01 cannot prove stops start-up here.
+ACME_DOMAINS = env_dns_names("ACME_DOMAINS")
+ALLOWED_HOSTS += [host for host in ACME_DOMAINS if host not in ALLOWED_HOSTS]
 # Origins (scheme://host[:port]) allowed to POST forms such as the admin login from another origin.
 # https://docs.djangoproject.com/en/5.2/ref/settings/#csrf-trusted-origins
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")

@@ -46,3 +46,26 @@ def test_a_user_cache_longer_than_allowed_stops_web_as_compose_passes_it(compose
 
     assert result.returncode != 0
     assert "JWT_USER_CACHE_SECONDS must be between 0 and 60 seconds" in result.stderr
+
+
+def test_an_acme_name_http01_cannot_prove_stops_web_with_the_reason(compose: Compose) -> None:
+    """ACME_DOMAINS is refused where it is read first at start (migrate's settings), not by the CA."""
+    result = compose(
+        "run", "--rm", "--no-deps", "web", "python", "manage.py", "check",
+        check=False, env={"ACME_DOMAINS": "api.example.com,*.example.com"},
+    )  # fmt: skip
+
+    assert result.returncode != 0
+    assert "ACME_DOMAINS: '*.example.com': a wildcard needs the DNS-01 challenge" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_acme_names_are_accepted_by_django_as_hosts(compose: Compose) -> None:
+    result = compose(
+        "run", "--rm", "--no-deps", "web", "python", "-c",
+        "import django; django.setup(); from django.conf import settings; print(settings.ALLOWED_HOSTS)",
+        check=False, env={"ACME_DOMAINS": "API.example.com, www.example.com."},
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert "'api.example.com', 'www.example.com'" in result.stdout

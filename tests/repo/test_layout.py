@@ -6,13 +6,13 @@ import subprocess
 
 from paths import ROOT
 
-PRODUCTION_SERVICES = {"db", "db-roles", "migrate", "web", "scheduler", "backup", "nginx"}
+PRODUCTION_SERVICES = {"db", "db-roles", "migrate", "web", "scheduler", "backup", "nginx", "acme"}
 
 
 def compose_config(*files: str) -> dict:
     args = [arg for name in files for arg in ("-f", name)]
     result = subprocess.run(
-        ["docker", "compose", "--env-file", ".env.example", *args, "--profile", "test", "--profile", "bench",
+        ["docker", "compose", "--env-file", ".env.example", *args, "--profile", "test", "--profile", "bench", "--profile", "acme",
          "config", "--format", "json"],
         cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
@@ -35,7 +35,7 @@ def test_the_rigs_add_their_services_behind_profiles() -> None:
 def test_the_production_dockerfile_builds_only_what_ships() -> None:
     stages = re.findall(r"^FROM\s+\S+\s+AS\s+(\S+)", (ROOT / "Dockerfile").read_text(), re.MULTILINE | re.IGNORECASE)
 
-    assert stages == ["builder", "runtime", "nginx"]
+    assert stages == ["builder", "runtime", "nginx", "acme-builder", "acme"]
 
 
 def test_nothing_bench_or_test_only_ships_in_app_nginx_or_the_env_example() -> None:
