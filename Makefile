@@ -51,6 +51,10 @@ up: $(ENV_FILE) ## Build and start the stack, wait until every service is health
 	@$(PYTHON) scripts/check_owner.py "$$($(COMPOSE) config --format json | $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)["name"])')"
 	@$(PYTHON) scripts/check_port.py $(ENV_FILE) "$$($(COMPOSE) ps -q --status running nginx 2>/dev/null || true)"
 	@$(MAKE) backup-dir
+	@# ACME turned off: its service is not in the profile any more, and up would leave it running.
+	@if [ -z "$(ACME_ON)" ] && [ -n "$$($(COMPOSE) --profile acme ps -q acme 2>/dev/null)" ]; then \
+		$(COMPOSE) --profile acme rm --stop --force acme >/dev/null 2>&1; \
+		echo "ACME_DOMAINS is empty: the acme service is removed (its volume and certificates are kept)."; fi
 	@now() { date +%s.%N; }; started=$$(now); \
 	$(COMPOSE) $(UP_FILES) build --quiet; built=$$(now); \
 	renewed=; if [ -z "$$(sed -n 's/^TLS_CERT_FILE=//p' $(ENV_FILE))" ] && $(PYTHON) scripts/cert_due.py $(CERT_DIR)/local.crt; then \

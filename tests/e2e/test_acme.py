@@ -367,3 +367,16 @@ def test_with_pebble_down_nginx_keeps_its_certificate_and_the_service_backs_off(
     attempts = [line for line in new_lines if line.startswith("acme: attempt requested")]
     assert len(attempts) == 1, new_lines  # the retries are the schedule's, one line each
     assert acme_stack.served() == before
+
+
+def test_turning_acme_off_removes_the_service_and_serves_the_local_pair_again(acme_stack: AcmeStack) -> None:
+    text = acme_stack.env.read_text()
+    acme_stack.env.write_text("\n".join(line for line in text.splitlines() if not line.startswith("ACME_")) + "\n")
+
+    up = make(str(acme_stack.env), "up")
+
+    assert up.returncode == 0, (up.stdout + up.stderr)[-3000:]
+    assert "ACME_DOMAINS is empty: the acme service is removed" in up.stdout
+    assert not acme_stack.compose("ps", "-q", "--all", "acme").stdout.strip()
+    local = (ROOT / "certs" / "local.crt").read_text()
+    assert acme_stack.served("localhost") == hashlib.sha256(ssl.PEM_cert_to_DER_cert(local)).hexdigest()
