@@ -387,6 +387,9 @@ def test_connection_slots_taken_by_another_client_are_json_503s_until_released(
         sql("SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int")
     )
     taken = "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'slot-hog'"
+    # Every client connection but the other client's and this psql's (the superuser's own slots).
+    others = "backend_type = 'client backend' AND application_name <> 'slot-hog' AND usename <> current_user"
+    in_use = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND usename <> current_user"
 
     with Load(base_url) as load:
         load.run_for(2)
@@ -398,12 +401,20 @@ def test_connection_slots_taken_by_another_client_are_json_503s_until_released(
             capture_output=True, text=True, check=True,
         ).stdout.strip()  # fmt: skip
         try:
-            wait_until(lambda: int(sql(taken)) >= limit - 4, 30, "the other client did not take the slots")
-            # The app's connections are persistent and keep working. New Gunicorn workers (SIGTERM:
-            # the old ones finish their request, the master starts others) need new connections,
-            # and the other client has taken the slots the old ones freed.
-            workers = gunicorn_workers(compose)
-            compose("exec", "-T", "web", "sh", "-c", 'kill -TERM "$@"', "_", *map(str, workers))
+            wait_until(
+                lambda: int(sql(in_use)) >= limit and int(sql(taken)) > 0, 30, "the other client did not take the slots"
+            )
+            # The app's connections are persistent and keep serving. Now it needs new ones, and none is
+            # to be had: web is frozen while every connection but the other client's is cut, the other
+            # client takes each freed slot (it retries every 50 ms), and only then does web run again.
+            # (Restarting workers instead left a race for the freed slots that web sometimes won.)
+            load.run_for(1)
+            subprocess.run(["docker", "pause", web], capture_output=True, check=True)
+            try:
+                sql(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE {others}")
+                wait_until(lambda: int(sql(in_use)) >= limit, 15, "the other client did not take the freed slots")
+            finally:
+                subprocess.run(["docker", "unpause", web], capture_output=True, check=True)
             load.run_for(4)
             refused = [o for o in load.outcomes if o.status == 503]
         finally:
