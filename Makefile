@@ -14,7 +14,7 @@ COMPOSE   = docker compose --env-file $(ENV_FILE)$(if $(ACME_ON), --profile acme
 TEST_FILES := -f docker-compose.yml -f tests/compose.yml
 # Every rig and profile, for the targets that remove containers: a one-off container of a rig's
 # service (`compose run`, as wrk's is) is removed only by a down that knows the service.
-ALL_RIGS := $(TEST_FILES) -f bench/compose.yml --profile test --profile bench --profile acme
+ALL_RIGS := $(TEST_FILES) -f bench/compose.yml --profile test --profile bench --profile acme --profile monitoring
 VENV     := .venv
 # The user `make smoke` signs in as; created (or its password reset) on each run.
 SMOKE_USER ?= smoke
@@ -24,7 +24,7 @@ TEST_PROJECT ?= $(shell basename "$(CURDIR)" | tr -cd 'a-z0-9_-')-test
 
 .PHONY: acme-wait acme-renew deploy test-faults backup backups backup-verify restore restore-undo restore-drop backup-dir
 .PHONY: help up dev startapp pytest down clean certs migrate makemigrations collectstatic smoke test bench logs ps shell createsuperuser \
-	lint lint-cleanup lint-python lint-types lint-docker lint-shell lint-compose lint-migrations lint-nginx lint-workflows \
+	lint lint-cleanup lint-python lint-types lint-docker lint-shell lint-compose lint-migrations lint-nginx lint-workflows lint-monitoring \
 	format lock outdated audit
 
 help: ## List the targets
@@ -283,7 +283,7 @@ LINT_ENV := SECRET_KEY=lint-only-not-a-secret JWT_SIGNING_KEY=lint-only-not-a-se
 SHELL_SCRIPTS := .ci/run db/entrypoint.sh db/setup-roles.sh db/backup.sh nginx/entrypoint.d/40-server-names.sh nginx/entrypoint.d/41-admin-access.sh nginx/entrypoint.d/42-upstream.sh \
 	nginx/entrypoint.d/43-tls.sh
 
-lint: lint-python lint-types lint-docker lint-shell lint-compose lint-workflows lint-migrations lint-nginx ## Run every check CI runs (each step says what failed)
+lint: lint-python lint-types lint-docker lint-shell lint-compose lint-workflows lint-migrations lint-nginx lint-monitoring ## Run every check CI runs (each step says what failed)
 	@$(MAKE) lint-cleanup
 	@echo "lint: all checks passed"
 
@@ -315,7 +315,7 @@ lint-shell: $(VENV)/.installed
 
 lint-compose:
 	@echo "== docker compose config: docker-compose.yml, alone and with tests/compose.yml, bench/compose.yml"
-	@$(COMPOSE_LINT) --profile acme config --quiet
+	@$(COMPOSE_LINT) --profile acme --profile monitoring config --quiet
 	@$(COMPOSE_LINT) $(TEST_FILES) -f bench/compose.yml config --quiet
 
 lint-workflows: $(VENV)/.installed
@@ -340,6 +340,16 @@ lint-nginx: $(CERT_DIR)/local.crt
 	@echo "== nginx -t: the Nginx configuration, rendered as at start"
 	@$(COMPOSE_LINT) build nginx >/dev/null
 	@$(COMPOSE_LINT) run --rm --no-deps nginx nginx -t
+
+# Prometheus' own checker, from the image the monitoring profile runs: the configuration, the rules,
+# and the rules' unit tests (monitoring/rules.test.yml: every alert on synthetic series).
+PROMTOOL = docker run --rm --user "$$(id -u):$$(id -g)" --entrypoint promtool -v "$(CURDIR)/monitoring:/etc/prometheus:ro" \
+	-w /etc/prometheus $${PROMETHEUS_IMAGE:-prom/prometheus:v3.5.0}
+lint-monitoring:
+	@echo "== promtool: monitoring/prometheus.yml, rules.yml and the rules' unit tests"
+	@$(PROMTOOL) check config --syntax-only prometheus.yml >/dev/null
+	@$(PROMTOOL) check rules rules.yml >/dev/null
+	@$(PROMTOOL) test rules rules.test.yml
 
 # Lint without touching your .env or your stack: .env.example's values, the test project's images.
 COMPOSE_LINT := COMPOSE_PROJECT_NAME=$(TEST_PROJECT) docker compose --env-file .env.example

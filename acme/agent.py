@@ -25,6 +25,7 @@ Stdlib only, beside certbot and cryptography (certbot's own dependency), in cert
 from __future__ import annotations
 
 import argparse
+import calendar
 import hashlib
 import json
 import os
@@ -303,6 +304,37 @@ class Agent:
         sys.exit(0)
 
 
+def write_status(outcome: dict[str, Any], last_success: float) -> None:
+    """WEBROOT/status/acme.prom, in Prometheus' text format, which Nginx serves on its internal
+    monitoring port only (the public site serves nothing from the webroot but the challenges)."""
+    expires = 0.0
+    if TLS_FILE.is_file():
+        try:
+            expires = calendar.timegm(time.strptime(describe(TLS_FILE.read_bytes())["expires"], "%Y-%m-%dT%H:%M:%SZ"))
+        except (OSError, ValueError):
+            expires = 0.0
+    lines = [
+        "# HELP djstack_certificate_expiry_timestamp_seconds When the served ACME certificate expires (0: none yet).",
+        "# TYPE djstack_certificate_expiry_timestamp_seconds gauge",
+        f"djstack_certificate_expiry_timestamp_seconds {expires:.0f}",
+        "# HELP djstack_acme_last_success_timestamp_seconds When an attempt last ended with a valid certificate.",
+        "# TYPE djstack_acme_last_success_timestamp_seconds gauge",
+        f"djstack_acme_last_success_timestamp_seconds {last_success:.0f}",
+        "# HELP djstack_acme_failures_in_a_row Failed attempts since the last success.",
+        "# TYPE djstack_acme_failures_in_a_row gauge",
+        f"djstack_acme_failures_in_a_row {outcome.get('failures', 0)}",
+    ]
+    folder = WEBROOT / "status"
+    try:
+        folder.mkdir(exist_ok=True)
+        tmp = folder / ".acme.prom.partial"
+        tmp.write_text("\n".join(lines) + "\n")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, folder / "acme.prom")
+    except OSError as exc:
+        log(f"warning: cannot write {folder / 'acme.prom'}: {exc}")
+
+
 def write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(f".{path.name}.partial")
     tmp.write_text(json.dumps(data))
@@ -327,9 +359,13 @@ def run(once: bool = False) -> int:
     log(f"certificates for {','.join(settings.domains)} from {settings.server}{trusting}")
     request_file = RUN / "request"
     force, request_id = False, None
+    last_success = 0.0
     while True:
         outcome = agent.attempt(force)
         outcome["attempt"] = agent.attempts
+        if outcome["ok"]:
+            last_success = time.time()
+        write_status(outcome, last_success)
         write_json(RUN / "status.json", outcome)
         if request_id:
             write_json(RUN / f"result-{request_id}.json", outcome)

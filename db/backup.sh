@@ -436,7 +436,7 @@ cmd_prune() { with_lock; prune_locked; }
 # ---- status, for people and for monitoring --------------------------------------------------------
 # BACKUP_DIR/backup.prom, in Prometheus' text format (a textfile collector or the monitoring
 # profile reads it): the time of the newest verified backup and of the last failure.
-write_status() {  # write_status success|failure [STAMP BYTES SECONDS]
+write_status() {  # write_status success|failure|start [STAMP BYTES SECONDS]
   local result=$1 file="$DIR/backup.prom" newest ok_ts fail_ts size dur
   newest=$(stamps | head -n1)
   ok_ts=0; [ -z "$newest" ] || ok_ts=$(date -u -d "${newest:0:4}-${newest:4:2}-${newest:6:2}T${newest:9:2}:${newest:11:2}:${newest:13:2}Z" +%s)
@@ -462,6 +462,11 @@ djstack_backup_last_size_bytes ${size:-0}
 djstack_backup_last_duration_seconds ${dur:-0}
 EOF
   as_owner mv "$file.tmp" "$file" || true
+  # A copy for Prometheus (the backup-status volume, which Nginx serves on its internal port): the
+  # backups' folder itself is never mounted anywhere else.
+  if [ -d /status ] && [ -w /status ] && as_owner cat "$file" > /status/.backup.prom.tmp 2>/dev/null; then
+    chmod 644 /status/.backup.prom.tmp && mv /status/.backup.prom.tmp /status/backup.prom
+  fi
 }
 
 newest_age() {  # seconds since the newest complete backup, or empty
@@ -503,6 +508,7 @@ cmd_schedule() {
   if [ "$interval" = 0 ]; then log "BACKUP_INTERVAL=0: scheduled backups are off"; fi
   log "schedule: a backup when the newest verified one is ${interval} s old (first check in ${delay} s), retention ${BACKUP_KEEP_DAILY:-7}/${BACKUP_KEEP_WEEKLY:-4}/${BACKUP_KEEP_MONTHLY:-6} daily/weekly/monthly"
   local next_try=$(( $(date +%s) + delay )) age
+  write_status start  # the newest backup's time, for monitoring from the start
   while :; do
     touch /tmp/backup-heartbeat
     if [ "$interval" != 0 ] && [ "$(date +%s)" -ge "$next_try" ]; then

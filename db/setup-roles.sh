@@ -6,7 +6,9 @@
 #   DATABASE_USER (app): the runtime role web and the scheduler connect as: rows only (SELECT,
 #     INSERT, UPDATE, DELETE), so SQL injected anywhere in the app cannot DROP, ALTER or CREATE.
 #     Default privileges cover the tables later migrations create.
-# Neither is a superuser or can create roles or databases. The superuser (POSTGRES_USER) runs this
+#   DATABASE_MONITOR_USER (app_monitor), when DATABASE_MONITOR_PASSWORD is set: the PostgreSQL
+#     exporter's (monitoring profile): pg_monitor's statistics, CONNECT, and no table privileges.
+# None is a superuser or can create roles or databases. The superuser (POSTGRES_USER) runs this
 # and stays for administration and for the test runner. Passwords travel in the environment of
 # this short-lived job (or in *_FILE files), never on a command line, and the long-running db
 # container never holds the app's.
@@ -29,13 +31,17 @@ fi
 PGPASSWORD=$(secret POSTGRES_PASSWORD)
 RUNTIME_PASSWORD=$(secret DATABASE_PASSWORD)
 OWNER_PASSWORD=$(secret DATABASE_OWNER_PASSWORD)
-export PGPASSWORD RUNTIME_PASSWORD OWNER_PASSWORD
+MONITOR_PASSWORD=
+if [ -n "${DATABASE_MONITOR_PASSWORD:-}${DATABASE_MONITOR_PASSWORD_FILE:-}" ]; then MONITOR_PASSWORD=$(secret DATABASE_MONITOR_PASSWORD); fi
+export PGPASSWORD RUNTIME_PASSWORD OWNER_PASSWORD MONITOR_PASSWORD
 
 psql -v ON_ERROR_STOP=1 --quiet --no-psqlrc --host "${PGHOST:-db}" --username "$POSTGRES_USER" \
      --dbname "$POSTGRES_DB" --set runtime="$DATABASE_USER" --set owner="$DATABASE_OWNER_USER" \
-     --set db="$POSTGRES_DB" <<'SQL'
+     --set db="$POSTGRES_DB" --set monitor="${DATABASE_MONITOR_USER:-app_monitor}" \
+     --set with_monitor="$([ -n "$MONITOR_PASSWORD" ] && echo true || echo false)" <<'SQL'
 \getenv runtime_password RUNTIME_PASSWORD
 \getenv owner_password OWNER_PASSWORD
+\getenv monitor_password MONITOR_PASSWORD
 SELECT NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'owner') AS new_owner,
        NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'runtime') AS new_runtime \gset
 \if :new_owner
@@ -63,5 +69,15 @@ ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public
 ALTER DEFAULT PRIVILEGES FOR ROLE :"owner" IN SCHEMA public
   GRANT USAGE, SELECT ON SEQUENCES TO :"runtime";
 COMMIT;
+\if :with_monitor
+SELECT NOT EXISTS (SELECT FROM pg_roles WHERE rolname = :'monitor') AS new_monitor \gset
+\if :new_monitor
+CREATE ROLE :"monitor";
+\endif
+ALTER ROLE :"monitor" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
+  CONNECTION LIMIT 3 PASSWORD :'monitor_password';
+GRANT pg_monitor TO :"monitor";
+GRANT CONNECT ON DATABASE :"db" TO :"monitor";
+\endif
 SQL
-echo "db-roles: $DATABASE_OWNER_USER owns database $POSTGRES_DB; $DATABASE_USER has row privileges only"
+echo "db-roles: $DATABASE_OWNER_USER owns database $POSTGRES_DB; $DATABASE_USER has row privileges only${MONITOR_PASSWORD:+; ${DATABASE_MONITOR_USER:-app_monitor} reads statistics (pg_monitor)}"

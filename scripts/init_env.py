@@ -20,7 +20,14 @@ from pathlib import Path
 EXAMPLE = Path(__file__).resolve().parent.parent / ".env.example"
 # Left empty in .env.example; each gets its own random value. URL-safe characters only,
 # so a password can also sit inside a DATABASE_URL.
-SECRETS = ("SECRET_KEY", "JWT_SIGNING_KEY", "POSTGRES_PASSWORD", "DATABASE_PASSWORD", "DATABASE_OWNER_PASSWORD")
+SECRETS = (
+    "SECRET_KEY",
+    "JWT_SIGNING_KEY",
+    "POSTGRES_PASSWORD",
+    "DATABASE_PASSWORD",
+    "DATABASE_OWNER_PASSWORD",
+    "DATABASE_MONITOR_PASSWORD",
+)
 ASSIGNMENT = re.compile(r"^(?P<name>[A-Z][A-Z0-9_]*)=(?P<value>.*)$")
 
 

@@ -14,6 +14,7 @@ from rest_framework_simplejwt.utils import aware_utcnow
 
 from accounts.models import User
 from accounts.tokens import AUTH_TIME_CLAIM, SESSION_CLAIM, SessionRefreshToken, session_has_ended, token_refusal
+from core.metrics import TOKEN_REUSE
 
 
 def user_ensure(*, username: str, password: str) -> tuple[User, bool]:
@@ -95,6 +96,7 @@ def refresh_token_rotate(*, raw_refresh: str) -> dict[str, str]:
         with transaction.atomic():
             BlacklistedToken.objects.create(token=outstanding)
     except IntegrityError:
+        TOKEN_REUSE.inc()
         session_revoke(user=user, sid=sid)
         raise InvalidToken("Token is blacklisted") from None
     renewed = SessionRefreshToken.for_session(user, sid=sid, auth_time=token[AUTH_TIME_CLAIM])

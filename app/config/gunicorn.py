@@ -5,6 +5,7 @@ https://docs.gunicorn.org/en/stable/settings.html
 
 import gc
 import os
+import shutil
 
 
 def _int(name: str, default: int) -> int:
@@ -41,6 +42,35 @@ max_requests_jitter = max_requests // 10
 # import the code themselves, so the master loads nothing.
 reload = os.getenv("GUNICORN_RELOAD", "").strip().lower() in {"1", "true", "yes", "on"}
 preload_app = not reload
+
+
+# Metrics (core/metrics.py): every worker writes its numbers to files in this folder, set here,
+# before the app (and with it prometheus_client) is imported; the master serves their sum
+# (config/metrics_server.py). Emptied at each start: a previous run's numbers must not count again.
+metrics_dir = os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR", "/tmp/prometheus-metrics")  # noqa: S108  (web's tmpfs)
+shutil.rmtree(metrics_dir, ignore_errors=True)
+os.makedirs(metrics_dir, exist_ok=True)
+
+
+def when_ready(server: object) -> None:
+    """Serve the metrics from the master, on METRICS_PORT (9100)."""
+    from config.metrics_server import start
+
+    start(server)
+
+
+def post_fork(server: object, worker: object) -> None:
+    """A worker closes its copy of the master's metrics socket."""
+    metrics_socket = getattr(server, "metrics_socket", None)
+    if metrics_socket is not None:
+        metrics_socket.close()
+
+
+def child_exit(server: object, worker: object) -> None:
+    """A worker's live gauges go with it; its counters and histograms keep counting in the sum."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)  # type: ignore[attr-defined, no-untyped-call]
 
 
 def pre_fork(server: object, worker: object) -> None:

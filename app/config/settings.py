@@ -34,6 +34,15 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # reported on /api/health/ and in every response's X-App-Version header, so a deploy's switch is visible.
 APP_VERSION = env_str("APP_VERSION", "unknown")
 
+# Error reporting (core/sentry.py): off unless SENTRY_DSN (or SENTRY_DSN_FILE) is set.
+SENTRY_DSN = env_secret("SENTRY_DSN", default="")
+if SENTRY_DSN:
+    if not SENTRY_DSN.startswith(("https://", "http://")) or "@" not in SENTRY_DSN:
+        raise ImproperlyConfigured("SENTRY_DSN must be a DSN like https://<key>@<host>/<project>.")
+    from core.sentry import init_sentry
+
+    init_sentry(SENTRY_DSN, environment=env_str("SENTRY_ENVIRONMENT", "production"), release=APP_VERSION)
+
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 LANGUAGE_CODE = "en-us"
@@ -67,6 +76,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Counts and times every request for Prometheus (core/metrics.py), outermost: the whole of it.
+    "core.metrics.MetricsMiddleware",
     # Names the build on every response, the JSON errors built just below included.
     "core.middleware.AppVersionMiddleware",
     # Reshapes every error under /api/ into JSON, whichever layer inside it produced it.

@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 
 from core.errors import status_error_response
 from core.logging import request_id
+from core.sentry import report_exception
 
 logger = logging.getLogger("django.request")
 
@@ -56,6 +57,8 @@ class ApiJsonErrorsMiddleware:
             response["Retry-After"] = "5"
             return response
         logger.error("Internal Server Error: %s", request.path, exc_info=exception)
+        # Answered here, so Django never signals it: error reporting must be told (core/sentry.py).
+        report_exception(exception)
         return status_error_response(500)
 
 

@@ -44,7 +44,8 @@ def test_the_app_tier_and_the_database_have_no_route_out(compose: Compose, servi
 def test_only_nginx_is_on_a_network_with_a_route_out(compose: Compose) -> None:
     networks = networks_of(compose, "nginx")
 
-    assert sorted(networks.values()) == [False, True]  # edge for its published ports, front (internal) to web
+    # edge for its published ports; front (internal) to web; monitoring (internal) for the exporter.
+    assert sorted(networks.values()) == [False, True, True]
 
 
 def test_nginx_cannot_reach_the_database_network(compose: Compose) -> None:

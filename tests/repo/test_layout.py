@@ -6,13 +6,14 @@ import subprocess
 
 from paths import ROOT
 
-PRODUCTION_SERVICES = {"db", "db-roles", "migrate", "web", "scheduler", "backup", "nginx", "acme"}
+PRODUCTION_SERVICES = {"db", "db-roles", "migrate", "web", "scheduler", "backup", "nginx", "acme",
+                       "prometheus", "nginx-exporter", "postgres-exporter"}  # fmt: skip
 
 
 def compose_config(*files: str) -> dict:
     args = [arg for name in files for arg in ("-f", name)]
     result = subprocess.run(
-        ["docker", "compose", "--env-file", ".env.example", *args, "--profile", "test", "--profile", "bench", "--profile", "acme",
+        ["docker", "compose", "--env-file", ".env.example", *args, "--profile", "test", "--profile", "bench", "--profile", "acme", "--profile", "monitoring",
          "config", "--format", "json"],
         cwd=ROOT, capture_output=True, text=True, check=True, timeout=60,
     )  # fmt: skip
