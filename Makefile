@@ -68,6 +68,8 @@ up: $(ENV_FILE) ## Build and start the stack, wait until every service is health
 	$(PYTHON) scripts/up_times.py $(ENV_FILE) "$$started" "$$built" "$$(now)"
 	@$(if $(ACME_ON),$(MAKE) acme-wait ENV_FILE=$(ENV_FILE))
 	@echo "The stack is up: https://$$($(COMPOSE) port nginx 443 | sed 's/^0\.0\.0\.0:/127.0.0.1:/')/api/health/"
+	@if [ -n "$$($(COMPOSE) --profile monitoring ps -q --status running prometheus 2>/dev/null)" ]; then \
+		echo "Prometheus (the monitoring profile): http://$$($(COMPOSE) --profile monitoring port prometheus 9090)/targets"; fi
 
 dev: ## The same stack with app/ bind-mounted, Gunicorn reloading on change and DEBUG on
 	@$(MAKE) up UP_FILES="-f docker-compose.yml -f compose.dev.yml"

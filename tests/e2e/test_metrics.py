@@ -133,6 +133,7 @@ def test_the_metrics_ports_are_not_published(compose: Compose, service: str, por
 class Monitoring:
     def __init__(self, env: Path, prometheus: str) -> None:
         self.env, self.prometheus = env, prometheus
+        self.up_output = ""
 
     def compose(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
         done = subprocess.run(
@@ -163,6 +164,7 @@ def monitoring(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitoring]
     try:
         up = make(str(env), "up")
         assert up.returncode == 0, (up.stdout + up.stderr)[-3000:]
+        stack.up_output = up.stdout
         yield stack
     finally:
         stack.compose("down", "--volumes", "--remove-orphans", check=False)
@@ -172,6 +174,7 @@ def monitoring(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Monitoring]
 
 
 def test_prometheus_scrapes_every_target_of_the_monitoring_profile(monitoring: Monitoring) -> None:
+    assert f"Prometheus (the monitoring profile): {monitoring.prometheus}/targets" in monitoring.up_output
     expected = {"web", "nginx", "postgres", "backup", "acme", "prometheus"}
     deadline, health = time.monotonic() + 60, {}
     while time.monotonic() < deadline:
