@@ -94,8 +94,7 @@ class MetricsMiddleware:
             THROTTLED.labels(route).inc()
         if match is not None and match.url_name in OUTCOMES and method == "POST":
             kind = outcome(status)
-            if not (match.url_name == "token_refresh" and kind == "failed"):
-                OUTCOMES[match.url_name].labels(kind).inc()
-            else:
-                REFRESHES.labels("refused").inc()
+            if match.url_name == "token_refresh" and kind == "failed":
+                kind = "refused"  # a refresh token refused (spent, revoked, expired)
+            OUTCOMES[match.url_name].labels(kind).inc()
         return response
