@@ -31,7 +31,7 @@ COPY app/ /app/
 # Static files are collected at build time so the image is complete on its own; the variables
 # exist for this one command only (settings require them) and are not kept in the image.
 RUN SECRET_KEY=collectstatic-only JWT_SIGNING_KEY=collectstatic-only-collectstatic-only \
-    DATABASE_URL=postgres://build@localhost/build \
+    DATABASE_URL=postgres://build@localhost/build EMAIL_URL=console: \
     python manage.py collectstatic --noinput --verbosity 0 \
  && python -m compileall -q /app /opt/venv
 # Last, so a new version rebuilds only this layer (make passes scripts/version.py's answer).

@@ -22,7 +22,7 @@ SMOKE_USER ?= smoke
 comma := ,
 TEST_PROJECT ?= $(shell basename "$(CURDIR)" | tr -cd 'a-z0-9_-')-test
 
-.PHONY: acme-wait acme-renew deploy test-faults backup backups backup-verify restore restore-undo restore-drop backup-dir
+.PHONY: contract acme-wait acme-renew deploy test-faults backup backups backup-verify restore restore-undo restore-drop backup-dir
 .PHONY: help up dev startapp pytest down clean certs migrate makemigrations collectstatic smoke test bench logs ps shell createsuperuser \
 	lint lint-cleanup lint-python lint-types lint-docker lint-shell lint-compose lint-migrations lint-nginx lint-workflows lint-monitoring \
 	format lock outdated audit
@@ -147,10 +147,36 @@ smoke: ## Check the running stack from outside, through Nginx (health, tokens, /
 	url=$$($(COMPOSE) port nginx 443 | sed 's/^0\.0\.0\.0:/127.0.0.1:/'); \
 	SMOKE_PASSWORD="$$pw" $(PYTHON) scripts/smoke.py --base-url "https://$$url" --cacert $(CERT_DIR)/local.crt --username $(SMOKE_USER)
 
+# The API contract (tests/contract/schemathesis.toml): every check and phase of schemathesis,
+# through Nginx, signed in as the `contract` user (created or reset here). It writes: accounts,
+# notes and reset requests with generated addresses, so run it on a test or development stack;
+# it refuses a stack whose mail goes to a real server unless CONTRACT_SENDS_MAIL=1 (make test's
+# goes to its test server). A fixed seed in CI (the same cases each run), a new one by hand
+# (printed at the end; CONTRACT_SEED=N repeats it).
+CONTRACT_SEED ?= $(if $(CI),20261204,)
+CONTRACT_EXAMPLES ?= 25
+# A hard bound on the whole run, in seconds (schemathesis' own --max-time would fill it).
+CONTRACT_TIMEOUT ?= 900
+contract: $(VENV)/.installed ## Hold the running stack to its OpenAPI schema with schemathesis (writes test data)
+	@mail=$$(sed -n 's/^EMAIL_URL=//p' $(ENV_FILE) 2>/dev/null | tail -n 1); \
+	case "$$mail" in ""|console:*) ;; *) test -n "$(CONTRACT_SENDS_MAIL)" || { \
+		echo "error: EMAIL_URL in $(ENV_FILE) is a mail server: make contract asks for reset mails to generated addresses." >&2; \
+		echo "       Run it on a stack with EMAIL_URL=console: (or CONTRACT_SENDS_MAIL=1 if that server is a test one)." >&2; exit 1; } ;; esac
+	@pw=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(24))'); \
+	printf '%s\n' "$$pw" | $(COMPOSE) exec -T web python manage.py ensure_user contract >/dev/null \
+		|| { echo "error: cannot reach the web service; is the stack up (make up)?" >&2; exit 1; }; \
+	url=$$($(COMPOSE) port nginx 443 | sed 's/^0\.0\.0\.0:/127.0.0.1:/'); \
+	echo "== schemathesis: all checks, all phases, $(CONTRACT_EXAMPLES) examples per operation, $(if $(CONTRACT_SEED),seed $(CONTRACT_SEED),a random seed)"; \
+	CONTRACT_USERNAME=contract CONTRACT_PASSWORD="$$pw" timeout $(CONTRACT_TIMEOUT) $(VENV)/bin/schemathesis --no-color \
+		--config-file tests/contract/schemathesis.toml run "https://$$url/api/schema/" \
+		--tls-verify $(CERT_DIR)/local.crt --checks all --phases examples,coverage,fuzzing,stateful \
+		--max-examples $(CONTRACT_EXAMPLES) $(if $(CONTRACT_SEED),--seed $(CONTRACT_SEED))
+
 # `make test` runs on a throwaway stack of its own (project name, free ports, env file), so a
 # stack you are running is never touched, and removes it, volumes included, when it ends.
 # Its sign-ins all come from one address, so Django's per-address throttle (tested in process)
-# is lifted there; Nginx's rate limit stays as shipped and is tested end to end.
+# is lifted there, and so is the per-user write throttle (also tested in process): the contract
+# run writes at full speed as one user. Nginx's rate limit stays as shipped, tested end to end.
 # A throwaway stack of its own (project TEST_PROJECT, free loopback ports, its own env file $$env),
 # for $(1); removed with its volumes when $(1) ends, also on failure.
 define with_test_stack
@@ -159,21 +185,31 @@ define with_test_stack
 	port=$$($(PYTHON) -c "$$free_port"); tls_port=$$($(PYTHON) -c "$$free_port"); \
 	$(PYTHON) scripts/init_env.py --set COMPOSE_PROJECT_NAME=$(TEST_PROJECT) \
 		--set HTTP_PORT=$$port --set HTTPS_PORT=$$tls_port \
-		--set AUTH_THROTTLE_RATE=100000/min --set BACKUP_DIR=$$tmp/backups --set BACKUP_START_DELAY=86400 $$env >/dev/null; \
+		--set AUTH_THROTTLE_RATE=100000/min --set WRITE_THROTTLE_RATE=100000/min --set BACKUP_DIR=$$tmp/backups --set BACKUP_START_DELAY=86400 \
+		--set EMAIL_URL=smtp://mail:1025 --set PASSWORD_RESET_TIMEOUT=$(TEST_RESET_TIMEOUT) $$env >/dev/null; \
 	trap 'docker compose --env-file '"$$env"' $(ALL_RIGS) down --volumes --remove-orphans >/dev/null 2>&1; rm -rf '"$$tmp" EXIT; \
 	echo "== starting a test stack on 127.0.0.1:$$port (HTTP) and :$$tls_port (HTTPS)"; \
 	$(MAKE) up ENV_FILE=$$env; \
 	$(1)
 endef
+# The test mail server (tests/mail/catcher.py), which the test stack's EMAIL_URL names. Started
+# by whoever needs it (make up removes it, as an orphan of the production file).
+MAIL_UP = docker compose --env-file $$env $(TEST_FILES) --profile test up --detach --wait --quiet-build mail
+# Reset and confirmation links of the test stack expire this soon, so the e2e tests can see one
+# expire; long enough for a flow through Nginx and the mail server on a loaded machine.
+TEST_RESET_TIMEOUT := 20
 
-test: $(VENV)/.installed ## Run every test: in-process tests against PostgreSQL, then end to end through Nginx (the fault suite included)
+test: $(VENV)/.installed ## Run every test: in-process tests against PostgreSQL, end to end through Nginx (the fault suite included), the API contract
 	$(call with_test_stack, \
 	echo "== in-process tests (pytest-django$(comma) PostgreSQL)"; \
 	docker compose --env-file $$env $(TEST_FILES) run --rm --build tests; \
 	echo "== smoke checks (make smoke)"; \
 	$(MAKE) smoke ENV_FILE=$$env; \
 	echo "== end-to-end tests through Nginx"; \
-	E2E_ENV_FILE=$$env $(VENV)/bin/pytest tests/e2e tests/scripts tests/bench tests/repo)
+	E2E_ENV_FILE=$$env $(VENV)/bin/pytest tests/e2e tests/scripts tests/bench tests/repo; \
+	echo "== the API contract (make contract: schemathesis through Nginx)"; \
+	$(MAIL_UP); \
+	$(MAKE) contract ENV_FILE=$$env CONTRACT_SENDS_MAIL=1)
 
 test-faults: $(VENV)/.installed ## Only the fault suite (deploys, crashes, outages under load), on a throwaway stack; prints its table
 	$(call with_test_stack, \
@@ -281,7 +317,7 @@ createsuperuser: ## Create an admin user (interactive)
 # ---- Code quality ---------------------------------------------------------------------------
 # Settings refuse to load without secrets; the linters that import them get throwaway values.
 LINT_ENV := SECRET_KEY=lint-only-not-a-secret JWT_SIGNING_KEY=lint-only-not-a-secret-lint-only-not-a-secret \
-	DATABASE_URL=postgres://lint@localhost/lint
+	DATABASE_URL=postgres://lint@localhost/lint EMAIL_URL=console:
 SHELL_SCRIPTS := .ci/run db/entrypoint.sh db/setup-roles.sh db/backup.sh nginx/entrypoint.d/40-server-names.sh nginx/entrypoint.d/41-admin-access.sh nginx/entrypoint.d/42-upstream.sh \
 	nginx/entrypoint.d/43-tls.sh
 
@@ -327,14 +363,14 @@ lint-workflows: $(VENV)/.installed
 
 lint-migrations:
 	@echo "== makemigrations --check: every model change has its migration"
-	@$(COMPOSE_LINT) run --rm --no-deps -e SECRET_KEY=x -e JWT_SIGNING_KEY=lint-only-not-a-secret-lint-only \
+	@$(COMPOSE_LINT) run --rm --no-deps -e SECRET_KEY=x -e JWT_SIGNING_KEY=lint-only-not-a-secret-lint-only -e EMAIL_URL=console: \
 		migrate python manage.py makemigrations --check --dry-run
 	@echo "== django-migration-linter: no migration breaks the version still serving during make deploy"
 	@export POSTGRES_PASSWORD=lint-only-not-a-secret DATABASE_PASSWORD=lint-only-not-a-secret \
 		DATABASE_OWNER_PASSWORD=lint-only-not-a-secret; \
 	$(COMPOSE_LINT) $(TEST_FILES) build --quiet web tests >/dev/null 2>&1 || $(COMPOSE_LINT) $(TEST_FILES) build web tests; \
 	$(COMPOSE_LINT) $(TEST_FILES) up --detach --wait --quiet-pull db >/dev/null 2>&1; \
-	rc=0; $(COMPOSE_LINT) $(TEST_FILES) run --rm --no-deps -e SECRET_KEY=x -e JWT_SIGNING_KEY=lint-only-not-a-secret-lint-only \
+	rc=0; $(COMPOSE_LINT) $(TEST_FILES) run --rm --no-deps -e SECRET_KEY=x -e JWT_SIGNING_KEY=lint-only-not-a-secret-lint-only -e EMAIL_URL=console: \
 		tests python tests/lint_migrations.py 2>&1 | grep -v '"logger": "django_migration_linter"' || rc=$$?; \
 	$(COMPOSE_LINT) $(TEST_FILES) down --volumes --remove-orphans >/dev/null 2>&1; exit $$rc
 

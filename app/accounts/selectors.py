@@ -16,6 +16,14 @@ def email_is_taken(*, email: str, exclude: User | None = None) -> bool:
     return others.exists()
 
 
+def user_get_by_email(*, email: str) -> User | None:
+    """The active user with this email address, compared case-insensitively (one at most: the
+    database's constraint), or None."""
+    if not email.strip():
+        return None
+    return User.objects.filter(email__iexact=email.strip(), is_active=True).first()
+
+
 def user_row_get_by_id(*, user_id: int | str) -> tuple[Any, ...] | None:
     """The user's row (its concrete fields' values, in the model's order), or None.
 

@@ -1,8 +1,11 @@
+from typing import Any
+
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework import serializers
 from rest_framework_simplejwt.exceptions import InvalidToken
 from rest_framework_simplejwt.serializers import (
+    TokenBlacklistSerializer,
     TokenObtainPairSerializer,
     TokenRefreshSerializer,
     TokenVerifySerializer,
@@ -11,10 +14,12 @@ from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken
 from rest_framework_simplejwt.tokens import UntypedToken
 
+from accounts.emails import reset_token_is_valid, reset_token_user_id
 from accounts.models import User
 from accounts.selectors import email_is_taken, user_from_row, user_row_get_by_id
 from accounts.services import refresh_token_rotate
 from accounts.tokens import SessionRefreshToken, token_refusal
+from core.fields import StrictCharField, StrictEmailField, StrictModelSerializer
 
 
 class MeSerializer(serializers.Serializer):
@@ -26,30 +31,34 @@ class MeSerializer(serializers.Serializer):
 
     id = serializers.IntegerField(read_only=True)
     username = serializers.CharField(read_only=True)
-    # Shown, and accepted only unchanged (validate_email).
-    email = serializers.EmailField(max_length=254, allow_blank=True, required=False)
-    first_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
-    last_name = serializers.CharField(max_length=150, allow_blank=True, required=False)
+    # Shown, not changed here: POST /api/me/email/ changes it once the new address confirms
+    # (validate() refuses another one, rather than ignoring it).
+    email = serializers.EmailField(read_only=True, allow_blank=True)
+    first_name = StrictCharField(max_length=150, allow_blank=True, required=False)
+    last_name = StrictCharField(max_length=150, allow_blank=True, required=False)
     date_joined = serializers.DateTimeField(read_only=True)
 
-    def validate_email(self, value: str) -> str:
-        """The email address is not changed here: the answer would tell anyone whether an address
-        is registered (an oracle for a leaked list), and an address must confirm first. The user's
-        own address, in any case, passes unchanged (a client sending back the whole profile)."""
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        """A client sending back the whole profile passes its own address unchanged (in any case);
+        another address is refused: changing it here would skip the confirmation, and the answer
+        would tell whether an address is registered (an oracle for a leaked list)."""
+        sent = self.initial_data.get("email") if isinstance(self.initial_data, dict) else None
         current = getattr(self.instance, "email", "")
-        if value.casefold() != current.casefold():
+        if sent is not None and (not isinstance(sent, str) or sent.casefold() != current.casefold()):
             raise serializers.ValidationError(
-                "The email address cannot be changed here: a new address must be confirmed first.",
+                {"email": ["The email address is changed at /api/me/email/, once the new address confirms."]},
                 code="email_change_needs_confirmation",
             )
-        return current
+        return attrs
 
 
-class RegisterSerializer(serializers.ModelSerializer):
+class RegisterSerializer(StrictModelSerializer):
     """A new account: username, email and a password that passes Django's validators."""
 
-    email = serializers.EmailField(required=True, allow_blank=False)
-    password = serializers.CharField(write_only=True, trim_whitespace=False, style={"input_type": "password"})
+    email = StrictEmailField(required=True, allow_blank=False, max_length=254)
+    password = StrictCharField(
+        write_only=True, trim_whitespace=False, max_length=4096, style={"input_type": "password"}
+    )
 
     class Meta:
         model = User
@@ -71,8 +80,8 @@ class RegisterSerializer(serializers.ModelSerializer):
 
 
 class PasswordChangeSerializer(serializers.Serializer):
-    old_password = serializers.CharField(write_only=True, trim_whitespace=False)
-    new_password = serializers.CharField(write_only=True, trim_whitespace=False)
+    old_password = StrictCharField(write_only=True, trim_whitespace=False, max_length=4096)
+    new_password = StrictCharField(write_only=True, trim_whitespace=False, max_length=4096)
 
     def validate_old_password(self, value: str) -> str:
         if not self.context["request"].user.check_password(value):
@@ -91,7 +100,7 @@ class RotatingTokenRefreshSerializer(TokenRefreshSerializer):
     reuse of one token succeeds several times) and lets User.DoesNotExist escape (a 500).
     """
 
-    refresh = serializers.CharField(write_only=True)
+    refresh = StrictCharField(write_only=True)
     access = serializers.CharField(read_only=True)
 
     def validate(self, attrs: dict[str, str]) -> dict[str, str]:
@@ -104,6 +113,19 @@ class SessionTokenObtainPairSerializer(TokenObtainPairSerializer):
 
     token_class = SessionRefreshToken
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Strings as sent, like every field of the API (core/fields.py): a username of spaces is
+        # a wrong credential (401), not a blank field.
+        self.fields[self.username_field] = StrictCharField(write_only=True, max_length=4096)
+        self.fields["password"] = StrictCharField(write_only=True, max_length=4096, style={"input_type": "password"})
+
+
+class StrictTokenBlacklistSerializer(TokenBlacklistSerializer):
+    """Sign-out: SimpleJWT's, with the token taken as sent (core/fields.py)."""
+
+    refresh = StrictCharField(write_only=True)
+
 
 class UserCheckingTokenVerifySerializer(TokenVerifySerializer):
     """/api/token/verify/: 200 only for a token the API itself would accept now.
@@ -111,6 +133,8 @@ class UserCheckingTokenVerifySerializer(TokenVerifySerializer):
     SimpleJWT's checks the signature, expiry and blacklist only, so it said 200 for the token of
     a deactivated user or of a password since changed, which every other endpoint refuses.
     """
+
+    token = StrictCharField(write_only=True)
 
     def validate(self, attrs: dict[str, None]) -> dict[str, object]:
         token = UntypedToken(attrs["token"])  # signature and expiry
@@ -123,3 +147,60 @@ class UserCheckingTokenVerifySerializer(TokenVerifySerializer):
         if refusal is not None:
             raise InvalidToken(refusal[0])
         return {}
+
+
+class PasswordResetRequestSerializer(serializers.Serializer):
+    email = StrictEmailField(max_length=254)
+
+
+class PasswordResetConfirmSerializer(serializers.Serializer):
+    """The token from the reset mail and the new password, which must pass Django's validators."""
+
+    token = StrictCharField(max_length=200, help_text="The code from the reset mail (or its link).")
+    new_password = StrictCharField(write_only=True, trim_whitespace=False, max_length=4096)
+
+    INVALID = "This reset link is invalid, used or expired: ask for a new one."
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        user_id = reset_token_user_id(attrs["token"])
+        user = User.objects.filter(pk=user_id, is_active=True).first() if user_id is not None else None
+        if user is None or not reset_token_is_valid(user, attrs["token"]):
+            raise serializers.ValidationError({"token": [self.INVALID]}, code="invalid_token")
+        try:
+            password_validation.validate_password(attrs["new_password"], user=user)
+        except DjangoValidationError as exc:
+            raise serializers.ValidationError({"new_password": list(exc.messages)}) from exc
+        attrs["user_id"] = user.pk
+        return attrs
+
+
+class EmailChangeSerializer(serializers.Serializer):
+    """A new address for the signed-in user, with the current password (a stolen access token
+    alone must not move the account, and its reset mails, elsewhere)."""
+
+    new_email = StrictEmailField(max_length=254)
+    password = StrictCharField(write_only=True, trim_whitespace=False, max_length=4096)
+
+    def validate_password(self, value: str) -> str:
+        if not self.context["request"].user.check_password(value):
+            raise serializers.ValidationError("The current password is not correct.")
+        return value
+
+    def validate_new_email(self, value: str) -> str:
+        if value.casefold() == self.context["request"].user.email.casefold():
+            raise serializers.ValidationError("This is already your address.")
+        return value
+
+
+class EmailChangeConfirmSerializer(serializers.Serializer):
+    token = StrictCharField(max_length=1000, help_text="The code from the confirmation mail (or its link).")
+
+
+class AcceptedSerializer(serializers.Serializer):
+    """202: the request is taken; what follows arrives by mail."""
+
+    message = serializers.CharField()
+
+
+class EmailSerializer(serializers.Serializer):
+    email = serializers.EmailField()

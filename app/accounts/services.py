@@ -12,8 +12,18 @@ from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, Ou
 from rest_framework_simplejwt.tokens import Token
 from rest_framework_simplejwt.utils import aware_utcnow
 
+from accounts.emails import (
+    email_change_confirm_mail,
+    email_change_taken_mail,
+    email_change_token_read,
+    email_changed_notice,
+    password_reset_mail,
+    reset_token_is_valid,
+)
 from accounts.models import User
+from accounts.selectors import email_is_taken, user_get_by_email
 from accounts.tokens import AUTH_TIME_CLAIM, SESSION_CLAIM, SessionRefreshToken, session_has_ended, token_refusal
+from core.mail import outbox
 from core.metrics import TOKEN_REUSE
 
 
@@ -45,6 +55,68 @@ def user_password_change(*, user: User, new_password: str) -> None:
     token minted before, access or refresh, is refused from the commit on."""
     user.set_password(new_password)
     user.save(update_fields=["password"])
+
+
+def password_reset_request(*, email: str) -> None:
+    """Mail a reset link to the active account with this address (compared case-insensitively),
+    if there is one. Both cases do the same work here (one query, one job handed to the outbox)
+    and return the same, so neither the answer nor its time tells whether the account exists;
+    the mail itself is built and sent in the outbox's thread."""
+    user = user_get_by_email(email=email)
+    outbox.submit(lambda: [password_reset_mail(user)] if user is not None else [])
+
+
+@transaction.atomic
+def password_reset_complete(*, user_id: int, token: str, new_password: str) -> bool:
+    """Set the new password if the token is (still) valid for the user; False otherwise.
+
+    The row is locked while the token is checked and spent: two requests with one token cannot
+    both pass. The new password ends every session of the user, as a password change does.
+    """
+    user = User.objects.select_for_update().filter(pk=user_id, is_active=True).first()
+    if user is None or not reset_token_is_valid(user, token):
+        return False
+    user_password_change(user=user, new_password=new_password)
+    return True
+
+
+def email_change_request(*, user: User, new_email: str) -> None:
+    """Mail a confirmation link to the new address; if another account has it, mail that address
+    a notice instead. The caller's answer is the same either way."""
+    taken = email_is_taken(email=new_email, exclude=user)
+    outbox.submit(
+        lambda: [email_change_taken_mail(new_email)] if taken else [email_change_confirm_mail(user, new_email)]
+    )
+
+
+class EmailTakenError(Exception):
+    """The new address belongs to another account (taken since the link was sent)."""
+
+
+@transaction.atomic
+def email_change_confirm(*, token: str) -> User | None:
+    """Move the account to the address the token confirms and tell the old address; None for a
+    token that is invalid, expired or already used. EmailTakenError if another account took the
+    address meanwhile."""
+    payload = email_change_token_read(token)
+    if payload is None:
+        return None
+    user = User.objects.select_for_update().filter(pk=payload["u"], is_active=True).first()
+    if user is None or user.email != payload["from"]:
+        return None
+    new_email = str(payload["to"])
+    if email_is_taken(email=new_email, exclude=user):
+        raise EmailTakenError
+    old_email, user.email = user.email, new_email
+    try:
+        with transaction.atomic():
+            user.save(update_fields=["email"])
+    except IntegrityError:  # the unique constraint: taken in a race
+        raise EmailTakenError from None
+    if old_email:
+        username = user.get_username()
+        transaction.on_commit(lambda: outbox.submit(lambda: [email_changed_notice(username, old_email, new_email)]))
+    return user
 
 
 def user_sessions_revoke(*, user: User) -> int:

@@ -66,6 +66,16 @@ def post_fork(server: object, worker: object) -> None:
         metrics_socket.close()
 
 
+def worker_exit(server: object, worker: object) -> None:
+    """A worker that stops (recycled by max_requests, a deploy, `make down`) first sends the mail
+    it was handed (core/mail.py), within its graceful timeout."""
+    try:
+        from core.mail import outbox
+    except Exception:  # the app never loaded: nothing was handed over
+        return
+    outbox.drain(timeout=max(1, graceful_timeout - 5))
+
+
 def child_exit(server: object, worker: object) -> None:
     """A worker's live gauges go with it; its counters and histograms keep counting in the sum."""
     from prometheus_client import multiprocess

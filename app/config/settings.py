@@ -10,6 +10,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.email_url import email_settings
 from config.env import env_bool, env_dns_names, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -84,6 +85,8 @@ MIDDLEWARE = [
     "core.middleware.ApiJsonErrorsMiddleware",
     # Takes Nginx's X-Request-ID for the logs and the response.
     "core.middleware.RequestIdMiddleware",
+    # The 405s Nginx refuses itself (TRACE), sent here to be answered with the resource's Allow.
+    "core.middleware.MethodNotAllowedMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     # Serves /static/ when the app runs without Nginx (PaaS); behind Nginx it never sees those paths.
@@ -233,7 +236,11 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 20,
     # One error shape for the whole API (core/errors.py).
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # drf-spectacular's, plus each operation's query parameters and every error it can return.
+    "DEFAULT_SCHEMA_CLASS": "core.schema.ApiAutoSchema",
+    # No `?format=` switch: the query string of an operation holds only what its schema documents
+    # (core/query.py). JSON is the one format; /api/schema/ picks YAML or JSON by Accept.
+    "URL_FORMAT_OVERRIDE": None,
     # Behind Nginx, the client address is the one X-Forwarded-For entry Nginx writes.
     "NUM_PROXIES": 1,
     # Every view: writes per signed-in user (core/throttling.py); reads are not counted.
@@ -244,6 +251,8 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "auth": env_str("AUTH_THROTTLE_RATE", "60/min"),
         "writes": env_str("WRITE_THROTTLE_RATE", "120/min"),
+        # Password reset and email change, per address asked for (core/throttling.py).
+        "account_email": env_str("ACCOUNT_EMAIL_THROTTLE_RATE", "5/hour"),
     },
 }
 
@@ -265,6 +274,54 @@ CACHES = {
 # Off switch for POST /api/auth/register/ (a 403 with code registration_closed when off).
 REGISTRATION_ENABLED = env_bool("REGISTRATION_ENABLED", default=True)
 
+# EMAIL
+# ------------------------------------------------------------------------------
+# Password reset and email change send mail (accounts/emails.py), from a background sender in
+# each worker (core/mail.py): a request never waits on the mail server. EMAIL_URL picks where
+# mail goes (config/email_url.py): smtp://[user:password@]host[:port] (plain, port 25),
+# smtp+tls:// (STARTTLS, 587), smtps:// (TLS, 465), or console: (one log line per message, for
+# local use; the default with DEBUG on). Or, with EMAIL_URL empty, Django's own EMAIL_HOST,
+# EMAIL_PORT, EMAIL_HOST_USER, EMAIL_HOST_PASSWORD(_FILE), EMAIL_USE_TLS, EMAIL_USE_SSL.
+# With neither, and DEBUG off, start-up stops: the account emails would be lost.
+# https://docs.djangoproject.com/en/5.2/topics/email/
+ACCOUNT_EMAILS_ENABLED = env_bool("ACCOUNT_EMAILS_ENABLED", default=True)
+_email = email_settings(
+    url=env_secret("EMAIL_URL", default=""),
+    host=env_str("EMAIL_HOST", ""),
+    port=env_int("EMAIL_PORT", 0),
+    user=env_str("EMAIL_HOST_USER", ""),
+    password=env_secret("EMAIL_HOST_PASSWORD", default=""),
+    use_tls=env_bool("EMAIL_USE_TLS", default=False),
+    use_ssl=env_bool("EMAIL_USE_SSL", default=False),
+    required=ACCOUNT_EMAILS_ENABLED and not DEBUG,
+)
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"]
+EMAIL_PORT = _email["EMAIL_PORT"]
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
+EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+# Seconds one SMTP connection may take at each step (connect, each command): the sender thread's
+# bound, never a request's.
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
+if not 1 <= EMAIL_TIMEOUT <= 120:
+    raise ImproperlyConfigured("EMAIL_TIMEOUT must be between 1 and 120 seconds.")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "noreply@localhost")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# How long a password-reset or email-change link works, in seconds (Django's default is 3 days).
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3600)
+if not 10 <= PASSWORD_RESET_TIMEOUT <= 7 * 86400:
+    raise ImproperlyConfigured("PASSWORD_RESET_TIMEOUT must be between 10 seconds and 7 days (604800).")
+# Where the links in those mails point: your front end's page, which posts the token to the API
+# ({token} is replaced). Empty: the mail carries the token alone, to post to the API yourself.
+PASSWORD_RESET_URL = env_str("PASSWORD_RESET_URL", "")
+EMAIL_CHANGE_URL = env_str("EMAIL_CHANGE_URL", "")
+for _name, _template in (("PASSWORD_RESET_URL", PASSWORD_RESET_URL), ("EMAIL_CHANGE_URL", EMAIL_CHANGE_URL)):
+    if _template and (not _template.startswith(("https://", "http://")) or "{token}" not in _template):
+        raise ImproperlyConfigured(
+            f"{_name} must be an http(s) URL with {{token}} in it, e.g. https://app.example.com/reset#{{token}}."
+        )
 # SIMPLE_JWT
 # ------------------------------------------------------------------------------
 # https://django-rest-framework-simplejwt.readthedocs.io/en/latest/settings.html
@@ -312,6 +369,8 @@ SIMPLE_JWT = {
     "TOKEN_REFRESH_SERIALIZER": "accounts.serializers.RotatingTokenRefreshSerializer",
     # 200 only for a token the API would accept (the same user checks).
     "TOKEN_VERIFY_SERIALIZER": "accounts.serializers.UserCheckingTokenVerifySerializer",
+    # Sign-out with the token taken as sent (core/fields.py).
+    "TOKEN_BLACKLIST_SERIALIZER": "accounts.serializers.StrictTokenBlacklistSerializer",
     # Tokens carry a hash of the password hash: a password change invalidates access tokens at once.
     "CHECK_REVOKE_TOKEN": True,
     "CHECK_USER_IS_ACTIVE": True,
@@ -336,6 +395,9 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "SWAGGER_UI_SETTINGS": {"persistAuthorization": False},
     "COMPONENT_SPLIT_REQUEST": True,
+    # The `Error` component and the error responses every operation references, and the links
+    # between operations (core/schema.py).
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.schema.postprocess"],
 }
 
 # LOGGING

@@ -36,6 +36,8 @@ SIGNINS = Counter("djstack_signins_total", "Sign-ins (POST /api/token/) by outco
                   ["outcome"])  # fmt: skip
 REFRESHES = Counter("djstack_token_refreshes_total", "Refresh-token rotations by outcome: ok, refused, throttled.",
                     ["outcome"])  # fmt: skip
+MAILS = Counter("djstack_mails_total", "Account mails by outcome: sent, failed (after retries), dropped (outbox full).",
+                ["outcome"])  # fmt: skip
 TOKEN_REUSE = Counter("djstack_token_reuse_refused_total",
                       "Refresh tokens presented again after being spent (the session is revoked).")  # fmt: skip
 THROTTLED = Counter("djstack_throttled_requests_total", "Requests refused with 429 by the app's throttles, by route.",

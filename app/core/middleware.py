@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import BadRequest, PermissionDenied, SuspiciousOperation
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
 
 from core.errors import status_error_response
 from core.logging import request_id
@@ -92,3 +93,52 @@ class AppVersionMiddleware:
         response = self.get_response(request)
         response["X-App-Version"] = settings.APP_VERSION
         return response
+
+
+class MethodNotAllowedMiddleware:
+    """The 405s Nginx decides itself (TRACE, which it never passes on), answered with `Allow`.
+
+    RFC 9110 requires a 405 to list the resource's methods, which only the app knows. Nginx sends
+    such a request here as OPTIONS, the refused method in X-Method-Not-Allowed (a header Nginx
+    drops from every client request: nginx/proxy.conf). This answers it with the 405 and the
+    methods of the view the path resolves to, or a 404 for a path that is not routed. It never
+    runs the view, whatever the header says.
+    """
+
+    HEADER = "HTTP_X_METHOD_NOT_ALLOWED"
+    # Views that do not say which methods they take (function views, the admin's).
+    FALLBACK = ["GET", "HEAD", "POST"]
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.method != "OPTIONS" or not request.META.get(self.HEADER):
+            return self.get_response(request)
+        methods = allowed_methods(request.path_info)
+        if methods is None:
+            return status_error_response(404)
+        response = status_error_response(405)
+        response["Allow"] = ", ".join(methods)
+        return response
+
+
+def allowed_methods(path: str) -> list[str] | None:
+    """The methods the view at `path` answers (as its own 405 would list them), or None when no
+    view is routed there."""
+    if path.startswith(settings.STATIC_URL):
+        return ["GET", "HEAD"]
+    try:
+        func = resolve(path).func
+    except Resolver404:
+        return None
+    drf_view = getattr(func, "cls", None)
+    if drf_view is not None:
+        methods = list(drf_view(**getattr(func, "initkwargs", {})).allowed_methods)
+    elif getattr(func, "view_class", None) is not None:
+        methods = [m.upper() for m in func.view_class(**func.view_initkwargs)._allowed_methods()]  # type: ignore[attr-defined]
+    else:
+        methods = list(MethodNotAllowedMiddleware.FALLBACK)
+    if "GET" in methods and "HEAD" not in methods:
+        methods.insert(methods.index("GET") + 1, "HEAD")  # Django answers HEAD with GET's view
+    return methods

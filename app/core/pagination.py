@@ -1,7 +1,7 @@
 """Pagination for plain APIViews, with the paginator DRF's settings name (REST_FRAMEWORK)."""
 
 from django.db.models import Model, QuerySet
-from drf_spectacular.utils import OpenApiParameter, inline_serializer
+from drf_spectacular.utils import inline_serializer
 from rest_framework import serializers
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
@@ -33,7 +33,3 @@ def paginated_schema(serializer_class: type[BaseSerializer]) -> BaseSerializer:
             "results": serializer_class(many=True),
         },
     )
-
-
-# The query parameter PageNumberPagination reads, for extend_schema(parameters=[...]).
-PAGE_PARAMETER = OpenApiParameter("page", int, description="A page number within the paginated result set.")

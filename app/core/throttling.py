@@ -1,3 +1,4 @@
+import hashlib
 from typing import TYPE_CHECKING
 
 from rest_framework.permissions import SAFE_METHODS
@@ -34,3 +35,21 @@ class WriteRateThrottle(SimpleRateThrottle):
 
     def get_cache_key(self, request: Request, view: "APIView") -> str:
         return self.cache_format % {"scope": self.scope, "ident": request.user.pk}
+
+
+class AccountEmailThrottle(SimpleRateThrottle):
+    """Per email address asked for, whoever asks (rate: ACCOUNT_EMAIL_THROTTLE_RATE): password
+    reset and email change cannot flood one mailbox from many addresses. The same for an address
+    with an account and one without, so a 429 tells nothing either. The address is kept only as
+    a hash in the cache's key."""
+
+    scope = "account_email"
+
+    def get_cache_key(self, request: Request, view: "APIView") -> str | None:
+        field = getattr(view, "throttle_address_field", "email")
+        data = request.data
+        value = data.get(field) if isinstance(data, dict) else None
+        if not isinstance(value, str) or not value.strip():
+            return None  # nothing to count: the input is refused as invalid
+        digest = hashlib.sha256(value.strip().casefold().encode()).hexdigest()
+        return self.cache_format % {"scope": self.scope, "ident": digest}

@@ -9,8 +9,8 @@ from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from core.query import ApiView
 from core.selectors import database_is_available
 
 # "version": the build that answered (settings.APP_VERSION), as in the X-App-Version header.
@@ -23,7 +23,7 @@ LIVE_SCHEMA = inline_serializer(
 )
 
 
-class LiveView(APIView):
+class LiveView(ApiView):
     """GET /api/health/live/: 200 while the process answers requests; never touches the database.
 
     For the container healthcheck and any orchestrator that restarts what is unhealthy: a
@@ -41,7 +41,7 @@ class LiveView(APIView):
         return Response({"status": "ok", "version": settings.APP_VERSION})
 
 
-class HealthView(APIView):
+class HealthView(ApiView):
     """GET /api/health/: readiness: 200 when the app and its database answer, 503 otherwise."""
 
     authentication_classes = []

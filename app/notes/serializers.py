@@ -1,9 +1,8 @@
-from rest_framework import serializers
-
+from core.fields import StrictModelSerializer
 from notes.models import Note
 
 
-class NoteSerializer(serializers.ModelSerializer):
+class NoteSerializer(StrictModelSerializer):
     class Meta:
         model = Note
         fields = ["id", "title", "body", "created_at", "updated_at"]

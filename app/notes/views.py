@@ -7,24 +7,25 @@ from rest_framework import status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from accounts.models import User
-from core.pagination import PAGE_PARAMETER, paginated_response, paginated_schema
+from core.pagination import paginated_response, paginated_schema
 from core.permissions import IsOwner
+from core.query import ApiView, PageQuery
 from notes.models import Note
 from notes.selectors import note_get, note_list
 from notes.serializers import NoteSerializer
 from notes.services import note_create, note_delete, note_update
 
 
-class NoteListView(APIView):
+class NoteListView(ApiView):
     """GET /api/notes/: your notes, newest first, paginated; POST: a new note."""
 
     permission_classes = [IsAuthenticated]
+    query_parameters = {"GET": PageQuery}
 
     # Its own operation id: spectacular would name both GETs "notes_retrieve".
-    @extend_schema(operation_id="notes_list", parameters=[PAGE_PARAMETER], responses=paginated_schema(NoteSerializer))
+    @extend_schema(operation_id="notes_list", responses=paginated_schema(NoteSerializer))
     def get(self, request: Request) -> Response:
         notes = note_list(owner=cast(User, request.user))  # IsAuthenticated ran first
         return paginated_response(request=request, view=self, queryset=notes, serializer_class=NoteSerializer)
@@ -37,7 +38,7 @@ class NoteListView(APIView):
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
 
 
-class NoteDetailView(APIView):
+class NoteDetailView(ApiView):
     """GET, PUT, PATCH, DELETE /api/notes/{id}/: one of your notes; another user's is a 404."""
 
     permission_classes = [IsAuthenticated, IsOwner]

@@ -24,7 +24,8 @@ def env_values(env_file: str) -> dict[str, str]:
 @pytest.fixture
 def bare_web(compose: Compose, env_file: str) -> Iterator[str]:
     """The web image started with `docker run` (its own CMD) on the stack's back network, given the
-    three required variables and nothing else; removed by its id afterwards."""
+    four required variables and nothing else; removed by its id afterwards. (EMAIL_URL is
+    required since password reset mails: production refuses to start without a mail server.)"""
     project = json.loads(compose("config", "--format", "json").stdout)["name"]
     env = env_values(env_file)
     user, name = env.get("DATABASE_USER") or "app", env.get("POSTGRES_DB") or "app"
@@ -32,7 +33,7 @@ def bare_web(compose: Compose, env_file: str) -> Iterator[str]:
     started = docker(
         "run", "--detach", "--network", f"{project}_back",
         "-e", f"SECRET_KEY={env['SECRET_KEY']}", "-e", f"JWT_SIGNING_KEY={env['JWT_SIGNING_KEY']}",
-        "-e", f"DATABASE_URL={database}", f"{project}-web",
+        "-e", f"DATABASE_URL={database}", "-e", "EMAIL_URL=console:", f"{project}-web",
     )  # fmt: skip
     container = started.stdout.strip()
     try:

@@ -29,7 +29,7 @@ def test_the_rigs_add_their_services_behind_profiles() -> None:
 
     rigs = {name: service.get("profiles") for name, service in services.items() if name not in PRODUCTION_SERVICES}
 
-    assert rigs == {"tests": ["test"], "tlsscan": ["test"], "bench": ["bench"], "bench-published": ["bench"], "bench-app": ["bench"],
+    assert rigs == {"tests": ["test"], "tlsscan": ["test"], "mail": ["test"], "bench": ["bench"], "bench-published": ["bench"], "bench-app": ["bench"],
                     "bench-nginx": ["bench"]}  # fmt: skip
 
 

@@ -79,7 +79,7 @@ def test_patch_me_answers_alike_for_a_free_and_a_registered_email(auth_client: A
     assert registered.status_code == free.status_code == 400
     assert registered.json() == free.json()
     assert registered.json()["fields"]["email"] == [
-        "The email address cannot be changed here: a new address must be confirmed first."
+        "The email address is changed at /api/me/email/, once the new address confirms."
     ]
     assert User.objects.get(username="alice").email == "alice@example.com"
 

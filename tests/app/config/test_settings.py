@@ -266,3 +266,28 @@ def test_an_unknown_password_hasher_stops_start_up() -> None:
 
     assert result.returncode != 0
     assert "PASSWORD_HASHER must be one of argon2, pbkdf2, not 'md5'" in result.stderr
+
+
+def test_production_without_a_mail_server_stops_with_the_reason() -> None:
+    result = import_settings(EMAIL_URL=None, EMAIL_HOST=None, ACCOUNT_EMAILS_ENABLED=None)
+
+    assert result.returncode != 0
+    assert "No mail server is configured" in result.stderr and "EMAIL_URL" in result.stderr
+
+
+@pytest.mark.parametrize("overrides", [{"ACCOUNT_EMAILS_ENABLED": "0"}, {"DEBUG": "1"}, {"EMAIL_URL": "console:"}])
+def test_no_mail_server_is_needed_without_the_flows_in_debug_or_with_console(overrides: dict[str, str]) -> None:
+    result = import_settings(**({"EMAIL_URL": None, "EMAIL_HOST": None} | overrides))
+
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("PASSWORD_RESET_URL", "app.example.com/reset"), ("EMAIL_CHANGE_URL", "https://app.example.com/confirm"),
+     ("PASSWORD_RESET_TIMEOUT", "5"), ("EMAIL_TIMEOUT", "0")],
+)  # fmt: skip
+def test_bad_account_email_settings_stop_start_up(name: str, value: str) -> None:
+    result = import_settings(**{name: value})
+
+    assert result.returncode != 0 and name in result.stderr
