@@ -87,9 +87,7 @@ class Load:
             error = ""
             try:
                 if kind == "read":
-                    reply = smoke.request(
-                        self.base_url, "GET", "/api/notes/?page_size=5", headers=headers, timeout=self.timeout
-                    )
+                    reply = smoke.request(self.base_url, "GET", "/api/notes/", headers=headers, timeout=self.timeout)
                 else:
                     title = f"load {n} {secrets.token_hex(4)}"
                     reply = smoke.request(

@@ -87,7 +87,7 @@ class Account:
 
     def notes(self, token: str) -> dict[int, tuple[str, str]]:
         found: dict[int, tuple[str, str]] = {}
-        path: str | None = "/api/notes/?page_size=100"
+        path: str | None = "/api/notes/"
         while path:
             reply = smoke.request(self.base_url, "GET", path, headers=smoke.bearer(token))
             assert reply.status == 200, reply.body
