@@ -43,7 +43,7 @@ from core.throttling import AccountEmailThrottle, AuthRateThrottle
 
 class MeView(ApiView):
     """GET /api/me/: the user the access token belongs to; PATCH changes the names (the email
-    address is accepted only unchanged: MeSerializer.validate_email)."""
+    address is accepted only unchanged: MeSerializer.validate; it changes at /api/me/email/)."""
 
     # Reads reuse one serializer: a new instance deep-copies its declared fields, which was a
     # sixth of GET /api/me/'s Python (make bench). Reading a user keeps no state on it.
@@ -106,6 +106,8 @@ class PasswordResetRequestView(ApiView):
     has the address; throttled per client and per address (ACCOUNT_EMAIL_THROTTLE_RATE).
     """
 
+    error_statuses = (404,)  # ACCOUNT_EMAILS_ENABLED=0
+
     authentication_classes = []
     permission_classes = [AllowAny]
     throttle_classes = [AuthRateThrottle, AccountEmailThrottle]
@@ -125,6 +127,8 @@ class PasswordResetConfirmView(ApiView):
     The token works once and expires (PASSWORD_RESET_TIMEOUT); the new password ends every
     session of the account, as a password change does.
     """
+
+    error_statuses = (404,)  # ACCOUNT_EMAILS_ENABLED=0
 
     authentication_classes = []
     permission_classes = [AllowAny]
@@ -150,6 +154,8 @@ class EmailChangeView(ApiView):
     notice instead). Throttled per client and per new address.
     """
 
+    error_statuses = (404,)  # ACCOUNT_EMAILS_ENABLED=0
+
     throttle_classes = [AuthRateThrottle, AccountEmailThrottle]
     throttle_address_field = "new_email"
 
@@ -165,6 +171,8 @@ class EmailChangeView(ApiView):
 class EmailChangeConfirmView(ApiView):
     """POST /api/auth/email/confirm/: the mailed token moves the account to its new address and
     tells the old one. Needs no sign-in: the token proves both the request and the mailbox."""
+
+    error_statuses = (404,)  # ACCOUNT_EMAILS_ENABLED=0
 
     authentication_classes = []
     permission_classes = [AllowAny]

@@ -52,3 +52,44 @@ def test_twenty_parallel_refreshes_of_one_token_yield_exactly_one_pair() -> None
             thread.join(timeout=60)
 
     assert sorted(statuses) == [200] + [401] * (PARALLEL - 1)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_uses_of_one_reset_token_set_exactly_one_password() -> None:
+    from accounts import views
+    from accounts.emails import reset_token_make
+
+    user = User.objects.create_user(username="resetter", email="r@example.com", password="correct horse battery staple")
+    token = reset_token_make(user)
+    parallel = 5
+    start = threading.Barrier(parallel)
+    statuses: list[int] = []
+
+    def use(n: int) -> None:
+        start.wait()
+        try:
+            reply = APIClient().post(
+                "/api/auth/password/reset/confirm/",
+                {"token": token, "new_password": f"new passphrase number {n}"},
+                format="json",
+                REMOTE_ADDR=f"198.51.100.{n}",
+            )
+            statuses.append(reply.status_code)
+        finally:
+            connection.close()
+
+    # Every request has checked the token (unlocked, in the serializer) before any spends it.
+    complete = views.password_reset_complete
+
+    def checked_then_wait(**kwargs: object) -> bool:
+        time.sleep(0.5)
+        return complete(**kwargs)  # type: ignore[arg-type]
+
+    threads = [threading.Thread(target=use, args=(n,)) for n in range(parallel)]
+    with mock.patch.object(views, "password_reset_complete", checked_then_wait):
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+
+    assert sorted(statuses) == [204] + [400] * (parallel - 1)
