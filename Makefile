@@ -22,6 +22,7 @@ SMOKE_USER ?= smoke
 comma := ,
 TEST_PROJECT ?= $(shell basename "$(CURDIR)" | tr -cd 'a-z0-9_-')-test
 
+.PHONY: swarm-up swarm-smoke swarm-down test-swarm lint-swarm
 .PHONY: contract acme-wait acme-renew deploy test-faults backup backups backup-verify restore restore-undo restore-drop backup-dir
 .PHONY: help up dev startapp pytest down clean certs migrate makemigrations collectstatic smoke test bench logs ps shell createsuperuser \
 	lint lint-cleanup lint-python lint-types lint-docker lint-shell lint-compose lint-migrations lint-nginx lint-workflows lint-monitoring \
@@ -210,6 +211,8 @@ test: $(VENV)/.installed ## Run every test: in-process tests against PostgreSQL,
 	echo "== the API contract (make contract: schemathesis through Nginx)"; \
 	$(MAIL_UP); \
 	$(MAKE) contract ENV_FILE=$$env CONTRACT_SENDS_MAIL=1)
+	@echo "== the Swarm suite (make test-swarm)"
+	@$(MAKE) test-swarm
 
 test-faults: $(VENV)/.installed ## Only the fault suite (deploys, crashes, outages under load), on a throwaway stack; prints its table
 	$(call with_test_stack, \
@@ -221,6 +224,31 @@ test-faults: $(VENV)/.installed ## Only the fault suite (deploys, crashes, outag
 deploy: $(ENV_FILE) ## Replace the running web containers with a new build, failing no request (NO_BUILD=1: the image already tagged)
 	@$(PYTHON) scripts/check_owner.py "$$($(COMPOSE) config --format json | $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)["name"])')"
 	@$(PYTHON) scripts/deploy.py $(if $(NO_BUILD),--no-build) -- $(COMPOSE)
+
+# ---- Docker Swarm (swarm/stack.yml, scripts/swarm.py; docs/operations.md#docker-swarm) ----------
+# The stack is named after the compose project (COMPOSE_PROJECT_NAME, else this folder's name).
+STACK = $$($(COMPOSE) config --format json | $(PYTHON) -c 'import json, sys; print(json.load(sys.stdin)["name"])')
+STACK_HTTPS_PORT = $$(sed -n 's/^HTTPS_PORT=//p' $(ENV_FILE) | tail -n 1)
+swarm-up: $(ENV_FILE) $(CERT_DIR)/local.crt ## Deploy the stack on Docker Swarm (a single-node swarm is created if there is none)
+	@$(PYTHON) scripts/init_env.py $(ENV_FILE)
+	@$(PYTHON) scripts/swarm.py up --stack "$(STACK)" --env-file $(ENV_FILE) --cacert $(CERT_DIR)/local.crt
+
+swarm-smoke: ## Check the Swarm stack from outside, through Nginx (as make smoke does)
+	@pw=$$($(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(24))'); \
+	task=$$(docker ps -q --filter "label=com.docker.swarm.service.name=$(STACK)_web" | head -n 1); \
+	test -n "$$task" || { echo "error: no web task of the stack $(STACK) runs on this node; is it up (make swarm-up)?" >&2; exit 1; }; \
+	printf '%s\n' "$$pw" | docker exec -i "$$task" python manage.py ensure_user $(SMOKE_USER) >/dev/null; \
+	port=$(STACK_HTTPS_PORT); \
+	SMOKE_PASSWORD="$$pw" $(PYTHON) scripts/smoke.py --base-url "https://127.0.0.1:$${port:-8443}" --cacert $(CERT_DIR)/local.crt --username $(SMOKE_USER)
+
+swarm-down: ## Remove the Swarm stack (VOLUMES=1: its database too); leave the swarm if swarm-up created it
+	@$(PYTHON) scripts/swarm.py down --stack "$(STACK)" $(if $(VOLUMES),--volumes)
+
+# The Swarm suite (tests/swarm/) on a throwaway stack and, if the engine is in none, a throwaway
+# swarm. Leaving a swarm breaks name resolution in containers already running on this engine, so
+# make test runs it after its compose stack is gone.
+test-swarm: $(VENV)/.installed ## Only the Swarm suite: deploy, scale, rolling update and rollback under load, db restart
+	@$(VENV)/bin/pytest tests/swarm
 
 # ---- Backups (db/backup.sh; docs/operations.md) ---------------------------------------------
 # BACKUP_DIR as Compose sees it: the environment's, else the env file's, else ./backups.
@@ -321,7 +349,7 @@ LINT_ENV := SECRET_KEY=lint-only-not-a-secret JWT_SIGNING_KEY=lint-only-not-a-se
 SHELL_SCRIPTS := .ci/run db/entrypoint.sh db/setup-roles.sh db/backup.sh nginx/entrypoint.d/40-server-names.sh nginx/entrypoint.d/41-admin-access.sh nginx/entrypoint.d/42-upstream.sh \
 	nginx/entrypoint.d/43-tls.sh
 
-lint: lint-python lint-types lint-docker lint-shell lint-compose lint-workflows lint-migrations lint-nginx lint-monitoring ## Run every check CI runs (each step says what failed)
+lint: lint-python lint-types lint-docker lint-shell lint-compose lint-swarm lint-workflows lint-migrations lint-nginx lint-monitoring ## Run every check CI runs (each step says what failed)
 	@$(MAKE) lint-cleanup
 	@echo "lint: all checks passed"
 
@@ -350,6 +378,15 @@ lint-docker: $(VENV)/.installed
 lint-shell: $(VENV)/.installed
 	@echo "== shellcheck: $(SHELL_SCRIPTS)"
 	@$(VENV)/bin/shellcheck $(SHELL_SCRIPTS)
+
+# The stack file as `docker stack deploy` reads it (no swarm needed), with placeholders for what
+# make swarm-up sets; tests/repo/test_swarm_stack.py keeps it in step with docker-compose.yml.
+STACK_LINT_ENV = $(foreach v,WEB_IMAGE MIGRATE_IMAGE NGINX_IMAGE SECRET_SECRET_KEY SECRET_JWT_SIGNING_KEY SECRET_POSTGRES_PASSWORD \
+	SECRET_DATABASE_PASSWORD SECRET_DATABASE_OWNER_PASSWORD SECRET_EMAIL_URL SECRET_TLS_KEY CONFIG_DB_ENTRYPOINT \
+	CONFIG_DB_SETUP_ROLES CONFIG_TLS_CERT,STACK_$(v)=lint) STACK_APP_ENV_FILE=/dev/null
+lint-swarm:
+	@echo "== docker stack config: swarm/stack.yml"
+	@env $(STACK_LINT_ENV) docker stack config -c swarm/stack.yml >/dev/null
 
 lint-compose:
 	@echo "== docker compose config: docker-compose.yml, alone and with tests/compose.yml, bench/compose.yml"
