@@ -110,7 +110,9 @@ def swarm_ensure(stack: str) -> None:
     state = swarm_state()
     if state == "inactive":
         docker("swarm", "init", "--advertise-addr", "127.0.0.1", "--listen-addr", "127.0.0.1:2377")
-        docker("node", "update", "--label-add", f"{CREATED_LABEL}={stack}", "self")
+        docker(
+            "node", "update", "--label-add", f"{CREATED_LABEL}={stack}", docker("info", "--format", "{{.Swarm.NodeID}}")
+        )
         print("A single-node swarm was initialised here (make swarm-down leaves it again).")
     elif state != "active":
         raise SwarmError(f"this engine's swarm state is {state!r}: fix it (docker info) and try again")
@@ -332,7 +334,7 @@ def down(args: argparse.Namespace) -> None:
     # The jobs' finished containers stay behind their removed services.
     exited = docker("ps", "-aq", "--filter", f"label={label}").split()
     if exited:
-        docker("rm", *exited)
+        docker("rm", "--volumes", *exited)  # and their anonymous volumes (the image declares some)
     while docker("network", "ls", "-q", "--filter", f"label={label}"):
         if time.monotonic() > deadline:
             raise SwarmError(f"the stack's networks are still there after {args.timeout:.0f} s")

@@ -32,6 +32,7 @@ class SwarmStack:
     name: str
     base_url: str
     swarm_before: str
+    volumes_before: set[str]
 
     def make(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
@@ -103,7 +104,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SwarmStack]:
          "--set", "WEB_REPLICAS=2", str(env_file)],
         cwd=ROOT, capture_output=True, check=True,
     )  # fmt: skip
-    deployed = SwarmStack(env_file, PROJECT, f"https://127.0.0.1:{https_port}", swarm_state())
+    volumes = set(docker("volume", "ls", "-q").split())
+    deployed = SwarmStack(env_file, PROJECT, f"https://127.0.0.1:{https_port}", swarm_state(), volumes)
     try:
         up = deployed.make("swarm-up")
         assert up.returncode == 0, up.stdout[-3000:] + up.stderr[-3000:]
@@ -231,3 +233,5 @@ def test_swarm_down_leaves_the_engine_as_it_found_it(stack: SwarmStack) -> None:
     assert down.returncode == 0, down.stdout + down.stderr
     assert leftovers(stack.name) == {}
     assert swarm_state() == stack.swarm_before
+    # Anonymous volumes too (the jobs' image declares some): none made here is left.
+    assert set(docker("volume", "ls", "-q").split()) - stack.volumes_before == set()
