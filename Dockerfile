@@ -45,6 +45,8 @@ CMD ["gunicorn", "--config", "/app/config/gunicorn.py", "config.wsgi:application
 
 # ---- nginx: the proxy image, with the static files of this very build ----------------------
 FROM ${NGINX_IMAGE} AS nginx
+# The DNS server Nginx looks the app up in at request time: Docker's (Kubernetes sets its own).
+ENV NGINX_RESOLVER=127.0.0.11
 # The image's entrypoint renders templates/ into conf.d/ and runs entrypoint.d/ at start.
 RUN rm -f /etc/nginx/conf.d/default.conf
 COPY nginx/nginx.conf nginx/proxy.conf /etc/nginx/

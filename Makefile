@@ -22,7 +22,7 @@ SMOKE_USER ?= smoke
 comma := ,
 TEST_PROJECT ?= $(shell basename "$(CURDIR)" | tr -cd 'a-z0-9_-')-test
 
-.PHONY: swarm-up swarm-smoke swarm-down test-swarm lint-swarm
+.PHONY: swarm-up swarm-smoke swarm-down test-swarm lint-swarm lint-k8s
 .PHONY: contract acme-wait acme-renew deploy test-faults backup backups backup-verify restore restore-undo restore-drop backup-dir
 .PHONY: help up dev startapp pytest down clean certs migrate makemigrations collectstatic smoke test bench logs ps shell createsuperuser \
 	lint lint-cleanup lint-python lint-types lint-docker lint-shell lint-compose lint-migrations lint-nginx lint-workflows lint-monitoring \
@@ -323,11 +323,11 @@ bench: ## Load the running stack with wrk (on its front network), against baseli
 	@$(PYTHON) -m bench --env-file $(ENV_FILE)
 
 # The host's tools (pytest for the e2e tests, the linters), installed from the locks.
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-k8s.txt
 	@$(PYTHON) -m venv $(VENV) || { echo "error: '$(PYTHON) -m venv' failed; install your system's venv package (Debian/Ubuntu: python3-venv)." >&2; exit 1; }
 	@echo "Installing the development tools into $(VENV) (from the locks)..."
 	@$(VENV)/bin/pip install --quiet --disable-pip-version-check --require-hashes --no-deps \
-		-r requirements.txt -r requirements-dev.txt
+		-r requirements.txt -r requirements-dev.txt -r requirements-k8s.txt
 	@touch $@
 
 logs: ## Follow the logs of every service
@@ -349,7 +349,7 @@ LINT_ENV := SECRET_KEY=lint-only-not-a-secret JWT_SIGNING_KEY=lint-only-not-a-se
 SHELL_SCRIPTS := .ci/run db/entrypoint.sh db/setup-roles.sh db/backup.sh nginx/entrypoint.d/40-server-names.sh nginx/entrypoint.d/41-admin-access.sh nginx/entrypoint.d/42-upstream.sh \
 	nginx/entrypoint.d/43-tls.sh
 
-lint: lint-python lint-types lint-docker lint-shell lint-compose lint-swarm lint-workflows lint-migrations lint-nginx lint-monitoring ## Run every check CI runs (each step says what failed)
+lint: lint-python lint-types lint-docker lint-shell lint-compose lint-swarm lint-k8s lint-workflows lint-migrations lint-nginx lint-monitoring ## Run every check CI runs (each step says what failed)
 	@$(MAKE) lint-cleanup
 	@echo "lint: all checks passed"
 
@@ -387,6 +387,18 @@ STACK_LINT_ENV = $(foreach v,WEB_IMAGE MIGRATE_IMAGE NGINX_IMAGE SECRET_SECRET_K
 lint-swarm:
 	@echo "== docker stack config: swarm/stack.yml"
 	@env $(STACK_LINT_ENV) docker stack config -c swarm/stack.yml >/dev/null
+
+# The Kubernetes overlays (kubernetes/; docs/operations.md#kubernetes), offline: rendered by kubectl's
+# kustomize, validated strictly against K8S_VERSION's schemas, then the policy test on the result.
+K8S_VERSION ?= 1.33.0
+lint-k8s: $(VENV)/.installed
+	@echo "== kubectl kustomize + kubernetes-validate --strict ($(K8S_VERSION)): kubernetes/overlays/*"
+	@rendered=$$(mktemp); trap 'rm -f "$$rendered"' EXIT; \
+	for overlay in kubernetes/overlays/*/; do \
+		$(VENV)/bin/kubectl kustomize "$$overlay" > "$$rendered" || { echo "error: $$overlay does not render (above)" >&2; exit 1; }; \
+		$(VENV)/bin/kubernetes-validate --strict --quiet -k $(K8S_VERSION) "$$rendered" || { echo "error: $$overlay is not valid for Kubernetes $(K8S_VERSION) (above)" >&2; exit 1; }; \
+	done
+	@$(VENV)/bin/pytest -q -p no:cacheprovider tests/repo/test_kubernetes.py
 
 lint-compose:
 	@echo "== docker compose config: docker-compose.yml, alone and with tests/compose.yml, bench/compose.yml"
@@ -435,13 +447,13 @@ format: $(VENV)/.installed ## Fix what can be fixed: ruff's lint fixes and forma
 lock: ## Re-resolve requirements*.in into the hash-pinned locks (in the Python image, with pip-tools)
 	@docker run --rm --user "$$(id -u):$$(id -g)" -e HOME=/tmp -v "$(CURDIR):/src" -w /src \
 		$${PYTHON_IMAGE:-python:3.13-slim} sh -c 'python -m venv /tmp/v && /tmp/v/bin/pip install -q pip-tools \
-		&& for f in requirements requirements-dev requirements-tlsscan requirements-acme; do /tmp/v/bin/pip-compile --quiet --generate-hashes \
+		&& for f in requirements requirements-dev requirements-k8s requirements-tlsscan requirements-acme; do /tmp/v/bin/pip-compile --quiet --generate-hashes \
 		--allow-unsafe --strip-extras --no-header --no-emit-index-url --no-emit-find-links --upgrade \
 		-o $$f.txt $$f.in; done'
-	@echo "requirements.txt, requirements-dev.txt, requirements-tlsscan.txt and requirements-acme.txt updated; review the diff, then make test."
+	@echo "requirements.txt, requirements-dev.txt, requirements-k8s.txt, requirements-tlsscan.txt and requirements-acme.txt updated; review the diff, then make test."
 
 outdated: $(VENV)/.installed ## List locked packages that have newer releases
 	@$(VENV)/bin/pip list --outdated --disable-pip-version-check
 
 audit: $(VENV)/.installed ## Check the locked packages against known vulnerabilities (pip-audit)
-	@$(VENV)/bin/pip-audit --disable-pip --no-deps -r requirements.txt -r requirements-dev.txt -r requirements-acme.txt
+	@$(VENV)/bin/pip-audit --disable-pip --no-deps -r requirements.txt -r requirements-dev.txt -r requirements-k8s.txt -r requirements-acme.txt

@@ -1,6 +1,6 @@
 import pytest
 
-from config.healthcheck import allowed_host
+from config.healthcheck import allowed_host, health_path
 
 
 @pytest.mark.parametrize(
@@ -18,3 +18,8 @@ def test_healthcheck_sends_a_host_django_accepts(
     monkeypatch.setenv("ALLOWED_HOSTS", allowed_hosts)
 
     assert allowed_host() == expected
+
+
+def test_the_healthcheck_is_liveness_unless_asked_for_readiness() -> None:
+    assert health_path([]) == "/api/health/live/"
+    assert health_path(["--ready"]) == "/api/health/"
