@@ -44,6 +44,7 @@ APP_SECRET_FILES = {"SECRET_KEY": "secret_key", "JWT_SIGNING_KEY": "jwt_signing_
                     "DATABASE_PASSWORD": "database_password", "EMAIL_URL": "email_url"}  # fmt: skip
 # Secrets this stack does not carry yet: refused rather than put in the environment.
 UNSUPPORTED_SECRETS = ("SENTRY_DSN", "EMAIL_HOST_PASSWORD")
+DEFAULT_NETWORKS = {"bridge", "host", "none", ""}
 CONFIGS = {"db_entrypoint": ROOT / "db" / "entrypoint.sh", "db_setup_roles": ROOT / "db" / "setup-roles.sh"}
 
 
@@ -129,15 +130,30 @@ def swarm_ensure(stack: str) -> None:
         docker("node", "update", "--label-add", f"{DB_LABEL}=true", nodes[0])
 
 
+def containers_on_user_networks() -> list[str]:
+    """Running containers attached to a network other than Docker's defaults (Compose stacks')."""
+    rows = docker("ps", "--format", "{{.Names}} {{.Networks}}").splitlines()
+    return [name for name, _, nets in (row.partition(" ") for row in rows) if set(nets.split(",")) - DEFAULT_NETWORKS]
+
+
 def swarm_leave_if_ours(stack: str) -> None:
     if swarm_state() != "active":
         return
     created_by = docker("node", "inspect", "self", "--format", '{{index .Spec.Labels "' + CREATED_LABEL + '"}}')
     if created_by != stack:
         return
-    others = docker("service", "ls", "-q")
-    if others:
+    if docker("service", "ls", "-q"):
         print("The swarm has other services: it is left as it is.")
+        return
+    # Leaving a swarm breaks Docker's DNS in containers already running on user-defined networks
+    # (Docker 20.10): a Compose stack running beside would lose its names (web could not find db).
+    running = containers_on_user_networks()
+    if running:
+        print(
+            f"The swarm is kept: leaving it now would break name resolution in {len(running)} running "
+            f"container(s) ({', '.join(running[:3])}...). Once they are stopped: make swarm-down "
+            "(or docker swarm leave --force)."
+        )
         return
     docker("swarm", "leave", "--force")
     print("Left the swarm that make swarm-up had initialised.")
