@@ -1,7 +1,7 @@
 """Deploy the stack on Docker Swarm (swarm/stack.yml), check it, remove it: make swarm-up / -smoke / -down.
 
-up:    join nothing, init a single-node swarm only if the engine is in none (and remember that it
-       did, as a label on the node); label the db node when there is one node; build and tag the
+up:    init a single-node swarm only if the engine is in none (and remember that it did, as a
+       label on the node); label the db node when there is one node; build and tag the
        images per build; create the secrets and configs (their names carry a hash of the content);
        deploy in two steps, so migrations are applied before web moves to the new image:
          1. the jobs (db-roles, migrate) with the new image, web left as it runs (none at first);
@@ -9,7 +9,8 @@ up:    join nothing, init a single-node swarm only if the engine is in none (and
             start-first, rolled back by Swarm when a new task does not become healthy.
        Then wait until every service has converged and /api/health/ answers through Nginx.
 down:  remove the stack, wait until its containers and networks are gone, remove its secrets
-       and configs (--volumes: its volumes too), leave the swarm only if `up` created it.
+       and configs (--volumes: its volumes too), leave the swarm only if `up` created it and no
+       container of a Compose stack runs beside it (leaving would break their DNS).
 
 Stdlib only: it runs on the host's python3, like the other scripts.
 """
@@ -187,9 +188,7 @@ def app_env_file(config: dict, directory: Path) -> Path:
     for name, secret in APP_SECRET_FILES.items():
         env.pop(name, None)
         env[f"{name}_FILE"] = f"/run/secrets/{secret}"
-    # The stack file sets these per service (migrate connects as the owner).
-    for name in ("DATABASE_URL",):
-        env.pop(name, None)
+    env.pop("DATABASE_URL", None)  # the stack file sets it per service (migrate connects as the owner)
     path = directory / "app.env"
     path.write_text("".join(f"{key}={value}\n" for key, value in sorted(env.items()) if value is not None))
     path.chmod(0o600)
