@@ -200,7 +200,7 @@ MAIL_UP = docker compose --env-file $$env $(TEST_FILES) --profile test up --deta
 # expire; long enough for a flow through Nginx and the mail server on a loaded machine.
 TEST_RESET_TIMEOUT := 20
 
-test: $(VENV)/.installed ## Run every test: in-process tests against PostgreSQL, end to end through Nginx (the fault suite included), the API contract
+test: $(VENV)/.installed ## Run every test: in-process tests against PostgreSQL, end to end through Nginx (the fault suite included), the API contract, the Swarm suite
 	$(call with_test_stack, \
 	echo "== in-process tests (pytest-django$(comma) PostgreSQL)"; \
 	docker compose --env-file $$env $(TEST_FILES) run --rm --build tests; \
