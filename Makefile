@@ -248,7 +248,7 @@ swarm-down: ## Remove the Swarm stack (VOLUMES=1: its database too); leave the s
 # swarm. Leaving a swarm breaks name resolution in containers already running on this engine, so
 # make test runs it after its compose stack is gone.
 test-swarm: $(VENV)/.installed ## Only the Swarm suite: deploy, scale, rolling update and rollback under load, db restart
-	@$(VENV)/bin/pytest tests/swarm
+	@$(VENV)/bin/pytest -s tests/swarm  # -s: the suite prints its figures (requests, failures)
 
 # ---- Backups (db/backup.sh; docs/operations.md) ---------------------------------------------
 # BACKUP_DIR as Compose sees it: the environment's, else the env file's, else ./backups.

@@ -211,7 +211,8 @@ def test_an_image_that_never_gets_healthy_is_rolled_back_with_no_failed_request(
         )  # fmt: skip
         load.run_for(2)
     failed = load.failed()
-    print(f"\nrollback: {len(load.outcomes)} requests, {len(failed)} failed")
+    longest = max(o.seconds for o in load.outcomes)
+    print(f"\nrollback: {len(load.outcomes)} requests, {len(failed)} failed, longest {longest:.2f} s")
 
     assert set(stack.running_tasks("web").values()) == {good}
     assert not failed, failed[:5]
