@@ -92,5 +92,10 @@ def test_every_compose_variable_is_documented_in_env_example_and_vice_versa() ->
     # Read by Compose itself (which profiles to start), not interpolated in the file.
     documented.discard("COMPOSE_PROFILES")
 
+    # The Swarm stack's own knobs (WEB_REPLICAS), beside what make swarm-up sets (STACK_*).
+    stack = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", (ROOT / "swarm" / "stack.yml").read_text()))
+    stack = {name for name in stack if not name.startswith("STACK_")}
+
     assert used - documented == set(), "used in docker-compose.yml, missing from .env.example"
-    assert documented - used == set(), "documented in .env.example, unused by docker-compose.yml"
+    assert stack - documented == set(), "used in swarm/stack.yml, missing from .env.example"
+    assert documented - used - stack == set(), "documented in .env.example, used by neither compose nor stack file"
