@@ -82,7 +82,8 @@ class Stack:
 
     def route(self, addresses: list[str] | None) -> None:
         """Send Nginx's new requests to these addresses (None: web in Docker's DNS); return once
-        the new workers run. Workers of the old configuration finish their requests meanwhile."""
+        the new workers run and the old ones take no new connection. Workers of the old
+        configuration finish their requests meanwhile."""
         if addresses:
             servers = "".join(f"    server {address}:8000;\n" for address in addresses)
             pool, upstream = f"upstream web_pinned {{\n{servers}}}\n", "set $web_upstream http://web_pinned;\n"
@@ -92,8 +93,14 @@ class Stack:
         self("exec", "-T", "nginx", "sh", "-c", f'cat > "{POOL_FILE}"', stdin=pool)
         self("exec", "-T", "nginx", "sh", "-c", f'cat > "{UPSTREAM_FILE}"', stdin=upstream)
         self("exec", "-T", "nginx", "sh", "-c", "nginx -t -q && nginx -s reload")
+        # Until new workers run and none of the old ones still accepts: an old worker takes new
+        # connections until it handles the master's QUIT (it then closes its listening sockets and
+        # is retitled "shutting down"), so wait_drained() would otherwise miss it.
         deadline = time.monotonic() + 30
-        while not {pid for pid, title in self.nginx_processes().items() if title == WORKER} - before:
+        while True:
+            workers = {pid for pid, title in self.nginx_processes().items() if title == WORKER}
+            if workers - before and not workers & before:
+                return
             if time.monotonic() > deadline:
                 raise DeployError("Nginx did not start workers with the new configuration within 30 s")
             time.sleep(0.1)
