@@ -232,7 +232,7 @@ def test_a_database_restart_restarts_no_web_task(stack: SwarmStack) -> None:
 def test_swarm_down_leaves_the_engine_as_it_found_it(stack: SwarmStack) -> None:
     # Containers of a Compose stack running beside (yours, not this suite's) keep the swarm: leaving
     # it would break their name resolution.
-    beside = containers_on_user_networks()
+    beside = [name for name in containers_on_user_networks() if not name.startswith(f"{stack.name}_")]
     down = stack.make("swarm-down", "VOLUMES=1", timeout=300)
 
     assert down.returncode == 0, down.stdout + down.stderr
